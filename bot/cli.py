@@ -1,0 +1,115 @@
+"""The `stemme` command line (also `python -m bot`); every command takes --json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.commands import admin, cases
+from bot.commands.output import CommandError, Output
+from bot.runtime import Runtime
+from bot.settings import SettingsError, load_settings
+from storage.blind_index import InvalidPhoneNumber
+from storage.crypto import CryptoError
+from storage.db import DatabaseUnavailable
+from storage.keys import KeyFileError
+from storage.repo.errors import Conflict, NotFound
+
+Handler = Callable[[Runtime, argparse.Namespace, Output], None]
+
+
+def _serve(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    from bot.serve import serve
+
+    asyncio.run(serve(rt, args.host or rt.settings.host, args.port or rt.settings.port, out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    parser = argparse.ArgumentParser(prog="stemme", parents=[common],
+                                     description="Stemme: the child's voice in the case.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Handler, help_: str, into: argparse._SubParsersAction[
+            argparse.ArgumentParser] = sub) -> argparse.ArgumentParser:
+        p = into.add_parser(name, parents=[common], help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("serve", _serve, "serve webhooks, dashboard, API, scheduler and dispatcher")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    command("migrate", admin.cmd_migrate, "bring the database schema up to date")
+
+    users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="sub",
+                                                                           required=True)
+    p = command("add", admin.cmd_user_add, "create a dashboard user", users)
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True, choices=["caseworker", "admin"])
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    case = sub.add_parser("case", help="cases").add_subparsers(dest="sub", required=True)
+    p = command("create", cases.cmd_case_create, "create a case; prints case_id", case)
+    p.add_argument("--ref", required=True)
+    p.add_argument("--child-name", required=True)
+    p.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
+    p.add_argument("--caseworker", required=True, help="the caseworker's e-mail")
+    p.add_argument("--cadence", default="law-minimum")
+
+    part = sub.add_parser("participant", help="raters").add_subparsers(dest="sub", required=True)
+    p = command("add", cases.cmd_participant_add, "add a participant to a case", part)
+    p.add_argument("--case", required=True)
+    p.add_argument("--role", required=True,
+                   choices=["child", "parent", "foster_parent", "teacher", "pedagogue", "other"])
+    p.add_argument("--channel", required=True, choices=["telegram", "sms", "webchat"])
+    p.add_argument("--phone")
+    p.add_argument("--name")
+    p.add_argument("--language", default="da", choices=["da", "en"])
+    p.add_argument("--guardian-consent", action="store_true",
+                   help="a custody holder agreed to contact with a child under 15")
+
+    sess = sub.add_parser("session", help="sessions").add_subparsers(dest="sub", required=True)
+    p = command("add", cases.cmd_session_add, "add a session or a recurring series", sess)
+    p.add_argument("--case", required=True)
+    p.add_argument("--at", required=True, help="ISO 8601; local time unless an offset is given")
+    p.add_argument("--minutes", type=int, default=45)
+    p.add_argument("--every", help="1w, 2w or 14d")
+    p.add_argument("--until", help="YYYY-MM-DD, the last day of the series")
+
+    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="sub",
+                                                                        required=True)
+    command("rotate", admin.cmd_keys_rotate, "new key versions; re-wrap every data key", keys)
+    aud = sub.add_parser("audit", help="audit log").add_subparsers(dest="sub", required=True)
+    command("verify", admin.cmd_audit_verify, "check the audit log's hash chain", aud)
+    return parser
+
+
+# Errors an operator can act on: shown as one line, never a traceback.
+EXPECTED = (CommandError, SettingsError, KeyFileError, DatabaseUnavailable, NotFound, Conflict,
+            InvalidPhoneNumber, CryptoError, ValueError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    out = Output(args.json)
+    try:
+        rt = Runtime(load_settings())
+        try:
+            args.handler(rt, args, out)
+        finally:
+            rt.close()
+    except EXPECTED as exc:
+        out.error(str(exc), exc.__class__.__name__)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

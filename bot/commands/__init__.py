@@ -1,0 +1,1 @@
+"""CLI subcommands, grouped by what they act on."""

@@ -1,0 +1,114 @@
+"""Case commands: create cases, add participants (with invites), add sessions."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import date, datetime
+
+from bot.commands.output import CommandError, Output
+from bot.runtime import Runtime
+from consent import agreements, audit
+from scheduler.recurrence import expand, parse_every
+from storage.db import session_scope
+from storage.models import utcnow
+from storage.repo import cases, invites, meetings
+from storage.repo.users import require_user
+
+
+def _date(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{flag} must be a date like 2014-05-31, got {text!r}") from None
+
+
+def cmd_case_create(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """A new case for a child, owned by a caseworker."""
+    born = _date(args.birth_date, "--birth-date")
+    if born > date.today():
+        raise CommandError("--birth-date is in the future")
+    with session_scope(rt.engine) as session:
+        worker = require_user(session, args.caseworker)
+        case = cases.create_case(session, rt.vault, ref=args.ref, child_name=args.child_name,
+                                 birth_date=born, caseworker_id=worker.id, cadence=args.cadence)
+        audit.append(session, actor="cli", action="case.create", target=f"case:{case.id}")
+    out.result({"ok": True, "case_id": case.id, "ref": case.ref, "cadence": case.cadence},
+               f"case {case.ref} created: {case.id}")
+
+
+def _invite_url(rt: Runtime, channel: str, token: str) -> str | None:
+    if channel == "webchat":
+        return f"{rt.settings.public_url}/chat/{token}"
+    if rt.settings.telegram_bot_username:
+        return f"https://t.me/{rt.settings.telegram_bot_username}?start={token}"
+    return None
+
+
+def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Add a rater; chat participants get a single-use invite link and code."""
+    now = utcnow()
+    actor = f"cli:{getpass.getuser()}"
+    with session_scope(rt.engine) as session:
+        case = cases.get_case(session, args.case)
+        person = cases.add_participant(
+            session, rt.vault, rt.index, case=case, role=args.role, channel=args.channel,
+            language=args.language, name=args.name, phone=args.phone,
+        )
+        if args.guardian_consent:
+            view = cases.view_participant(session, rt.vault, person)
+            if args.role != "child" or view.birth_date is None:
+                raise CommandError("--guardian-consent is for a child; the participant is a "
+                                   f"{args.role}")
+            age = agreements.age_on(view.birth_date, now.date())
+            if age >= agreements.SELF_CONSENT_AGE:
+                raise CommandError(f"the child is {age}: from 15 a child decides alone, and is "
+                                   "asked in the chat")
+            agreements.record(session, person, action="given", given_by="guardian",
+                              recorded_by=actor, at=now, age_at_time=age)
+            audit.append(session, actor=actor, action="consent.guardian",
+                         target=f"participant:{person.id}")
+        token = None
+        if args.channel in ("telegram", "webchat"):
+            token = invites.create_invite(session, person, now=now)
+        audit.append(session, actor=actor, action="participant.add",
+                     target=f"participant:{person.id}", detail=f"role={args.role}")
+    result: dict[str, object] = {"ok": True, "participant_id": person.id, "case_id": case.id,
+                                 "role": person.role, "channel": person.channel}
+    lines = [f"{args.role} added to case {case.ref}: {person.id}"]
+    if token:
+        url = _invite_url(rt, args.channel, token)
+        result.update(invite_url=url, invite_code=token)
+        lines.append(f"invite code (single use, 14 days): {token}")
+        lines.append(f"invite link: {url}" if url else
+                     "invite link: set STEMME_TELEGRAM_BOT_USERNAME to print the t.me link")
+    out.result(result, "\n".join(lines))
+
+
+def cmd_session_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """One session, or a weekly/fortnightly series with --every and --until."""
+    try:
+        at = datetime.fromisoformat(args.at)
+    except ValueError:
+        raise CommandError(f"--at must be ISO 8601 like 2026-12-01T15:00, got {args.at!r}"
+                           ) from None
+    zone = rt.settings.zone
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=zone)
+    if bool(args.every) != bool(args.until):
+        raise CommandError("--every and --until go together, e.g. --every 1w --until 2027-03-01")
+    if args.every:
+        starts = expand(at, parse_every(args.every), _date(args.until, "--until"), zone)
+    else:
+        starts = [at]
+    with session_scope(rt.engine) as session:
+        case = cases.get_case(session, args.case)
+        rows = meetings.add_meetings(session, case_id=case.id, starts=starts,
+                                     minutes=args.minutes)
+        audit.append(session, actor="cli", action="session.add", target=f"case:{case.id}",
+                     detail=f"count={len(rows)}")
+    out.result({"ok": True, "case_id": case.id, "session_ids": [r.id for r in rows],
+                "series_id": rows[0].series_id,
+                "starts_at": [r.starts_at.isoformat() for r in rows]},
+               f"{len(rows)} session(s) added to case {case.ref}, first "
+               f"{rows[0].starts_at.astimezone(zone):%Y-%m-%d %H:%M}")

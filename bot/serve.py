@@ -1,0 +1,41 @@
+"""`stemme serve`: one process serving webhooks, dashboard and API until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.commands.output import CommandError, Output
+from bot.runtime import Runtime
+from storage import migrate
+
+
+async def serve(rt: Runtime, host: str, port: int, out: Output) -> None:
+    """Run the web app until SIGINT/SIGTERM."""
+    if migrate.current_revision(rt.engine) != migrate.head_revision():
+        raise CommandError("the database schema is not up to date; run: stemme migrate")
+    rt.keys  # noqa: B018  (fail now, not on the first request, if the key file is unreadable)
+    app = create_app(rt)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise CommandError(f"cannot listen on {host}:{port} ({exc.strerror}); is another "
+                           "Stemme running? choose another --port") from None
+    url = f"http://{host}:{port}"
+    out.result({"ok": True, "status": "serving", "url": url, "healthz": f"{url}/healthz"},
+               f"Stemme serving on {url} (Ctrl+C stops)")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

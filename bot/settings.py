@@ -1,0 +1,158 @@
+"""Settings from STEMME_* environment variables (and .env), validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Self
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names the variable and what to do."""
+
+
+_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _http_url(value: str, name: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{name} must be an http(s) URL like https://example.org, got {value!r}")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Every variable of the contract; defaults match CONTRACT.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STEMME_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""  # empty = sqlite under data_dir
+    key_file: Path | None = None  # None = data_dir/keys.json
+    keys: str | None = Field(default=None, repr=False)  # the key file's JSON, instead of a file
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    timezone: str = "Europe/Copenhagen"
+    quiet_hours: str = "20:00-08:00"
+    sweep_seconds: float = Field(default=30, gt=0)
+    text_packs_dir: Path | None = None
+    risk_lexicon_file: Path | None = None
+
+    telegram_token: str | None = Field(default=None, repr=False)
+    telegram_webhook_secret: str | None = Field(default=None, repr=False)
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_username: str | None = None  # for invite links t.me/<username>?start=<token>
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = Field(default=None, repr=False)
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+
+    smtp_url: str | None = Field(default=None, repr=False)
+    digest_from: str | None = None
+
+    @field_validator("public_url", "telegram_api_url", "twilio_api_url")
+    @classmethod
+    def _check_http(cls, value: str, info: object) -> str:
+        name = "STEMME_" + str(getattr(info, "field_name", "url")).upper()
+        return _http_url(value, name)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if value and not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", value):
+            raise ValueError(
+                "STEMME_DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, "
+                f"got {value.split('://')[0]!r}://..."
+            )
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"STEMME_TIMEZONE {value!r} is not a known IANA zone") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet(cls, value: str) -> str:
+        match = _QUIET.match(value)
+        if not value.strip():
+            return ""
+        if not match or int(match[1]) > 23 or int(match[3]) > 23:
+            raise ValueError(f"STEMME_QUIET_HOURS must look like 20:00-08:00, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> Self:
+        if self.telegram_token and not self.telegram_webhook_secret:
+            raise ValueError(
+                "STEMME_TELEGRAM_TOKEN is set but STEMME_TELEGRAM_WEBHOOK_SECRET is not: "
+                "set a random secret (letters, digits, _ and -) so forged webhooks are refused"
+            )
+        twilio = (self.twilio_account_sid, self.twilio_auth_token, self.twilio_from)
+        if any(twilio) and not all(twilio):
+            raise ValueError(
+                "Twilio needs all of STEMME_TWILIO_ACCOUNT_SID, STEMME_TWILIO_AUTH_TOKEN "
+                "and STEMME_TWILIO_FROM"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite under the data folder."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'stemme.db'}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        """Where the key file lives."""
+        return self.key_file or self.data_dir / "keys.json"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The local time zone for schedules and displays."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        """Quiet hours as (start, end) local times, or None when switched off."""
+        match = _QUIET.match(self.quiet_hours)
+        if not match:
+            return None
+        return time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))
+
+    @property
+    def telegram_enabled(self) -> bool:
+        """True when the Telegram channel is configured."""
+        return bool(self.telegram_token)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """True when the SMS channel is configured."""
+        return bool(self.twilio_account_sid)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings, turning pydantic's report into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        var = f"STEMME_{where.upper()}" if where else "settings"
+        msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise SettingsError(f"{var}: {msg}" if var not in msg else msg) from None

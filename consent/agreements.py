@@ -1,0 +1,75 @@
+"""Contact agreements: record who agreed to what, and read the current state per channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import Consent, Participant
+
+ACTIONS = ("given", "declined", "withdrawn", "resumed")
+DEFAULT_SCOPE = "ratings,reminders"
+SELF_CONSENT_AGE = 15  # children 15+ decide for themselves (DOMAIN.md)
+
+
+def age_on(birth: date, day: date) -> int:
+    """Whole years between a birth date and a day."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementState:
+    """The latest word from the person (and a custody holder) for one channel."""
+
+    self_agreed: bool
+    guardian_agreed: bool
+    withdrawn: bool
+
+
+def record(
+    session: Session, participant: Participant, *, action: str, given_by: str,
+    recorded_by: str, at: datetime, age_at_time: int | None = None,
+    scope: str = DEFAULT_SCOPE, text_version: str = "1", language: str | None = None,
+    legal_basis: str | None = None, channel: str | None = None,
+) -> Consent:
+    """Append one agreement change (agreements are never edited, only added to)."""
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
+    if given_by not in ("self", "guardian"):
+        raise ValueError("given_by must be self or guardian")
+    row = Consent(
+        participant_id=participant.id, channel=channel or participant.channel, action=action,
+        given_by=given_by, age_at_time=age_at_time, scope=scope, text_version=text_version,
+        language=language or participant.language, recorded_by=recorded_by,
+        legal_basis=legal_basis, created_at=at,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def state(session: Session, participant_id: str, channel: str) -> AgreementState:
+    """Fold the agreement history of one participant and channel into its current state."""
+    rows = session.exec(
+        select(Consent).where(Consent.participant_id == participant_id,
+                              Consent.channel == channel)
+        .order_by(col(Consent.created_at), col(Consent.id))
+    ).all()
+    self_ok = guardian_ok = withdrawn = False
+    for row in rows:
+        if row.action in ("given", "resumed"):
+            withdrawn = False
+            if row.given_by == "guardian":
+                guardian_ok = True
+            else:
+                self_ok = True
+        elif row.action == "declined":
+            if row.given_by == "guardian":
+                guardian_ok = False
+            else:
+                self_ok = False
+        elif row.action == "withdrawn":
+            withdrawn = True
+    return AgreementState(self_ok, guardian_ok, withdrawn)

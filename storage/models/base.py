@@ -1,0 +1,62 @@
+"""Shared column helpers: ids, UTC timestamps and the encrypted-bytes column."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, LargeBinary, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field
+
+
+def new_id() -> str:
+    """A random 32-hex-digit id, known before insert so it can bind ciphertexts to the row."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use timezone-aware values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def id_field(**kw: Any) -> Any:
+    """A primary key of random hex."""
+    return Field(default_factory=new_id, primary_key=True, max_length=32, **kw)
+
+
+def fk(target: str, *, index: bool = True, nullable: bool = False) -> Any:
+    """A foreign key column holding a hex id."""
+    return Field(foreign_key=target, index=index, max_length=32, nullable=nullable)
+
+
+def ts(*, index: bool = False, nullable: bool = False, now: bool = False) -> Any:
+    """A UTC timestamp column; `now=True` fills it at creation."""
+    extra: dict[str, Any] = {"default_factory": utcnow} if now else {"default": None}
+    return Field(sa_type=UTCDateTime(), index=index, nullable=nullable, **extra)
+
+
+def sealed(*, nullable: bool = True) -> Any:
+    """An encrypted value: AES-GCM ciphertext written only by storage.vault."""
+    return Field(default=None, sa_type=LargeBinary(), nullable=nullable)

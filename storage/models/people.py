@@ -1,0 +1,104 @@
+"""Who takes part: dashboard users, cases, participants, goals and chat invites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from storage.models.base import fk, id_field, sealed, ts
+
+
+class User(SQLModel, table=True):
+    """A caseworker or admin who signs in to the dashboard (staff data, not encrypted)."""
+
+    __tablename__ = "users"
+
+    id: str = id_field()
+    email: str = Field(max_length=254, unique=True, index=True)
+    role: str = Field(max_length=20)  # caseworker | admin
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = True
+    created_at: datetime = ts(now=True)
+
+
+class Case(SQLModel, table=True):
+    """One child's case; the child's name and birth date are sealed with the case key."""
+
+    __tablename__ = "cases"
+
+    id: str = id_field()
+    ref: str = Field(max_length=64, index=True)
+    caseworker_id: str = fk("users.id")
+    child_name: bytes | None = sealed()
+    child_birth_date: bytes | None = sealed()
+    cadence: str = Field(default="law-minimum", max_length=64)
+    cadence_override: str | None = Field(default=None, max_length=200)  # "first 4w, every 6w"
+    status: str = Field(default="open", max_length=20, index=True)  # open | closed | erased
+    opened_at: datetime = ts(now=True)
+    closed_at: datetime | None = ts(nullable=True)
+    erased_at: datetime | None = ts(nullable=True)
+    created_at: datetime = ts(now=True)
+
+    def key_owner(self) -> tuple[str, str]:
+        """Whose data key seals this row's fields."""
+        return ("case", self.id)
+
+
+class Participant(SQLModel, table=True):
+    """A rater in a case: the child, a parent, a teacher; contact data sealed, looked up blind."""
+
+    __tablename__ = "participants"
+
+    id: str = id_field()
+    case_id: str = fk("cases.id")
+    # child | parent | foster_parent | teacher | pedagogue | other
+    role: str = Field(max_length=20)
+    channel: str = Field(max_length=20)  # telegram | sms | webchat
+    language: str = Field(default="da", max_length=5)
+    name: bytes | None = sealed()
+    phone: bytes | None = sealed()
+    phone_index: str | None = Field(default=None, max_length=64, index=True)
+    chat_id: bytes | None = sealed()
+    chat_index: str | None = Field(default=None, max_length=64, index=True)
+    birth_date: bytes | None = sealed()
+    # active | withdrawn | unreachable | erased: the consent gate reads this at send time
+    status: str = Field(default="active", max_length=20, index=True)
+    contact_window: str | None = Field(default=None, max_length=100)  # "mon-fri 08:00-16:00"
+    rates_sessions: bool = True  # takes part in sessions (vs. a parallel rater on a cadence)
+    created_at: datetime = ts(now=True)
+    erased_at: datetime | None = ts(nullable=True)
+
+    def key_owner(self) -> tuple[str, str]:
+        """Whose data key seals this row's fields."""
+        return ("participant", self.id)
+
+
+class Goal(SQLModel, table=True):
+    """A goal in the child's own words (up to three per case)."""
+
+    __tablename__ = "goals"
+
+    id: str = id_field()
+    case_id: str = fk("cases.id")
+    position: int = Field(default=1, ge=1, le=3)
+    text: bytes | None = sealed()
+    active: bool = True
+    created_at: datetime = ts(now=True)
+
+    def key_owner(self) -> tuple[str, str]:
+        """Whose data key seals this row's fields."""
+        return ("case", self.case_id)
+
+
+class Invite(SQLModel, table=True):
+    """A single-use, expiring link token for a chat participant; only its hash is stored."""
+
+    __tablename__ = "invites"
+
+    id: str = id_field()
+    participant_id: str = fk("participants.id")
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = ts()
+    used_at: datetime | None = ts(nullable=True)
+    created_at: datetime = ts(now=True)

@@ -1,0 +1,110 @@
+"""Item answers and free text: sealed on the way in, opened for reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import Answer, FreeText, Participant
+from storage.vault import Vault
+
+
+@dataclass(frozen=True, slots=True)
+class ItemScore:
+    """One item's score as the flow engine produced it (None when skipped)."""
+
+    instrument: str
+    instrument_version: str
+    item: str
+    score: float | None
+    skipped: bool = False
+    partial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerView:
+    """One stored answer, opened."""
+
+    id: str
+    answered_at: datetime
+    participant_id: str
+    rater_role: str
+    instrument: str
+    instrument_version: str
+    item: str
+    score: float | None
+    skipped: bool
+    partial: bool
+
+
+def record_answer(
+    session: Session,
+    vault: Vault,
+    person: Participant,
+    item: ItemScore,
+    *,
+    answered_at: datetime,
+    conversation_id: str | None = None,
+) -> Answer:
+    """Store one item answer; a score outside 0-10 is refused before anything is written."""
+    if item.score is not None and not 0 <= item.score <= 10:
+        raise ValueError(f"score {item.score} is outside 0-10")
+    row = Answer(
+        case_id=person.case_id, participant_id=person.id, conversation_id=conversation_id,
+        rater_role=person.role, instrument=item.instrument,
+        instrument_version=item.instrument_version, item=item.item, skipped=item.skipped,
+        partial=item.partial, answered_at=answered_at,
+    )
+    vault.seal(session, row, "score", None if item.score is None else f"{item.score:.1f}")
+    session.add(row)
+    return row
+
+
+def record_free_text(
+    session: Session, vault: Vault, person: Participant, text: str,
+    *, conversation_id: str | None = None, at: datetime | None = None,
+) -> FreeText:
+    """Store a free-text answer, sealed."""
+    row = FreeText(case_id=person.case_id, participant_id=person.id,
+                   conversation_id=conversation_id)
+    if at is not None:
+        row.created_at = at
+    vault.seal(session, row, "text", text)
+    session.add(row)
+    return row
+
+
+def _view(session: Session, vault: Vault, row: Answer) -> AnswerView:
+    score = vault.open(session, row, "score")
+    return AnswerView(
+        id=row.id, answered_at=row.answered_at, participant_id=row.participant_id,
+        rater_role=row.rater_role, instrument=row.instrument,
+        instrument_version=row.instrument_version, item=row.item,
+        score=float(score) if score is not None else None, skipped=row.skipped,
+        partial=row.partial,
+    )
+
+
+def case_answers(session: Session, vault: Vault, case_id: str) -> list[AnswerView]:
+    """Every answer in a case, oldest first."""
+    rows = session.exec(select(Answer).where(Answer.case_id == case_id)
+                        .order_by(col(Answer.answered_at), col(Answer.id))).all()
+    return [_view(session, vault, r) for r in rows]
+
+
+def participant_answers(session: Session, vault: Vault, participant_id: str) -> list[AnswerView]:
+    """Every answer one participant gave, oldest first."""
+    rows = session.exec(select(Answer).where(Answer.participant_id == participant_id)
+                        .order_by(col(Answer.answered_at), col(Answer.id))).all()
+    return [_view(session, vault, r) for r in rows]
+
+
+def case_free_texts(
+    session: Session, vault: Vault, case_id: str
+) -> list[tuple[datetime, str, str]]:
+    """Free texts in a case as (time, participant id, text), oldest first."""
+    rows = session.exec(select(FreeText).where(FreeText.case_id == case_id)
+                        .order_by(col(FreeText.created_at))).all()
+    return [(r.created_at, r.participant_id, vault.open(session, r, "text") or "") for r in rows]

@@ -1,0 +1,202 @@
+"""Cases, participants and goals, with names, numbers and birth dates sealed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from storage.blind_index import BlindIndex, normalise_phone
+from storage.models import Case, Goal, Participant
+from storage.repo.errors import Conflict, NotFound
+from storage.vault import Vault
+
+PARTICIPANT_ROLES = ("child", "parent", "foster_parent", "teacher", "pedagogue", "other")
+CHANNELS = ("telegram", "sms", "webchat")
+LANGUAGES = ("da", "en")
+MAX_GOALS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """A case with its sealed fields opened."""
+
+    id: str
+    ref: str
+    caseworker_id: str
+    child_name: str | None
+    child_birth_date: date | None
+    cadence: str
+    cadence_override: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantView:
+    """A participant with its sealed fields opened."""
+
+    id: str
+    case_id: str
+    role: str
+    channel: str
+    language: str
+    name: str | None
+    phone: str | None
+    chat_id: str | None
+    birth_date: date | None
+    status: str
+
+
+def create_case(
+    session: Session,
+    vault: Vault,
+    *,
+    ref: str,
+    child_name: str,
+    birth_date: date,
+    caseworker_id: str,
+    cadence: str = "law-minimum",
+) -> Case:
+    """A new open case; the child's name and birth date are sealed with the case's own key."""
+    if not ref.strip():
+        raise ValueError("the case reference must not be empty")
+    case = Case(ref=ref.strip(), caseworker_id=caseworker_id, cadence=cadence)
+    vault.seal(session, case, "child_name", child_name.strip())
+    vault.seal(session, case, "child_birth_date", birth_date.isoformat())
+    session.add(case)
+    session.flush()
+    return case
+
+
+def get_case(session: Session, case_id: str) -> Case:
+    """The case, or NotFound."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def view_case(session: Session, vault: Vault, case: Case) -> CaseView:
+    """The case with its fields opened."""
+    born = vault.open(session, case, "child_birth_date")
+    return CaseView(
+        id=case.id, ref=case.ref, caseworker_id=case.caseworker_id,
+        child_name=vault.open(session, case, "child_name"),
+        child_birth_date=date.fromisoformat(born) if born else None,
+        cadence=case.cadence, cadence_override=case.cadence_override, status=case.status,
+    )
+
+
+def add_participant(
+    session: Session,
+    vault: Vault,
+    index: BlindIndex,
+    *,
+    case: Case,
+    role: str,
+    channel: str,
+    language: str = "da",
+    name: str | None = None,
+    phone: str | None = None,
+    birth_date: date | None = None,
+    rates_sessions: bool = True,
+) -> Participant:
+    """A new participant; the phone is normalised, sealed and indexed blind."""
+    if role not in PARTICIPANT_ROLES:
+        raise ValueError(f"role must be one of {', '.join(PARTICIPANT_ROLES)}, got {role!r}")
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be da or en, got {language!r}")
+    if channel == "sms" and not phone:
+        raise ValueError("an SMS participant needs --phone, e.g. --phone '+45 12 34 56 78'")
+    if case.status != "open":
+        raise Conflict(f"case {case.id} is {case.status}; participants can only join open cases")
+    person = Participant(case_id=case.id, role=role, channel=channel, language=language,
+                         rates_sessions=rates_sessions)
+    if role == "child" and birth_date is None:
+        born = vault.open(session, case, "child_birth_date")
+        birth_date = date.fromisoformat(born) if born else None
+    if role == "child" and name is None:
+        name = vault.open(session, case, "child_name")
+    if phone:
+        person.phone_index = index.phone(phone)  # validates and normalises first
+        vault.seal(session, person, "phone", normalise_phone(phone))
+    vault.seal(session, person, "name", name)
+    vault.seal(session, person, "birth_date", birth_date.isoformat() if birth_date else None)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def link_chat(
+    session: Session, vault: Vault, index: BlindIndex, person: Participant, chat_id: int | str
+) -> None:
+    """Remember a participant's Telegram chat, sealed and indexed blind."""
+    person.chat_index = index.chat(chat_id)
+    vault.seal(session, person, "chat_id", str(int(chat_id)))
+    session.add(person)
+    session.flush()
+
+
+def view_participant(session: Session, vault: Vault, person: Participant) -> ParticipantView:
+    """The participant with its fields opened."""
+    born = vault.open(session, person, "birth_date")
+    return ParticipantView(
+        id=person.id, case_id=person.case_id, role=person.role, channel=person.channel,
+        language=person.language, name=vault.open(session, person, "name"),
+        phone=vault.open(session, person, "phone"), chat_id=vault.open(session, person, "chat_id"),
+        birth_date=date.fromisoformat(born) if born else None, status=person.status,
+    )
+
+
+def get_participant(session: Session, participant_id: str) -> Participant:
+    """The participant, or NotFound."""
+    person = session.get(Participant, participant_id)
+    if person is None:
+        raise NotFound(f"no participant {participant_id}")
+    return person
+
+
+def participants_by_phone(session: Session, index: BlindIndex, phone: str) -> list[Participant]:
+    """Everyone reached on this number (a parent may be in several cases), newest first."""
+    return list(session.exec(
+        select(Participant).where(Participant.phone_index == index.phone(phone))
+        .order_by(col(Participant.created_at).desc())
+    ).all())
+
+
+def participants_by_chat(
+    session: Session, index: BlindIndex, chat_id: int | str
+) -> list[Participant]:
+    """Everyone linked to this Telegram chat, newest first."""
+    return list(session.exec(
+        select(Participant).where(Participant.chat_index == index.chat(chat_id))
+        .order_by(col(Participant.created_at).desc())
+    ).all())
+
+
+def set_goals(session: Session, vault: Vault, case: Case, texts: list[str]) -> list[Goal]:
+    """Replace the case's goals (up to three, in the child's own words)."""
+    texts = [t.strip() for t in texts if t.strip()]
+    if len(texts) > MAX_GOALS:
+        raise Conflict(f"a case holds at most {MAX_GOALS} goals; {len(texts)} were given")
+    for old in session.exec(select(Goal).where(Goal.case_id == case.id, col(Goal.active))):
+        old.active = False
+        session.add(old)
+    goals = []
+    for position, text in enumerate(texts, start=1):
+        goal = Goal(case_id=case.id, position=position)
+        vault.seal(session, goal, "text", text)
+        session.add(goal)
+        goals.append(goal)
+    session.flush()
+    return goals
+
+
+def goal_texts(session: Session, vault: Vault, case_id: str) -> list[tuple[str, str]]:
+    """The active goals as (goal id, text), in order."""
+    rows = session.exec(select(Goal).where(Goal.case_id == case_id, col(Goal.active))
+                        .order_by(col(Goal.position))).all()
+    return [(g.id, vault.open(session, g, "text") or "") for g in rows]

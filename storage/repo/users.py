@@ -1,0 +1,41 @@
+"""Dashboard users: create and find caseworkers and admins."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from storage.models import User
+from storage.passwords import hash_password
+from storage.repo.errors import Conflict, NotFound
+
+ROLES = ("caseworker", "admin")
+
+
+def create_user(session: Session, *, email: str, role: str, password: str | None) -> User:
+    """A new user; the e-mail is stored lower-case and must be unique."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise ValueError(f"{email!r} is not an e-mail address")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(f"a user with e-mail {email} already exists")
+    user = User(email=email, role=role,
+                password_hash=hash_password(password) if password else None)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    """The user with this e-mail, or None."""
+    return session.exec(select(User).where(User.email == email.strip().lower())).first()
+
+
+def require_user(session: Session, email: str) -> User:
+    """The user with this e-mail, or NotFound saying how to create one."""
+    user = user_by_email(session, email)
+    if user is None:
+        raise NotFound(f"no user {email}; create one with: stemme user add --email {email} "
+                       "--role caseworker")
+    return user

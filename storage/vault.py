@@ -1,0 +1,156 @@
+"""The one place that seals and opens fields: envelope keys per case, participant or system.
+
+Every sealed column is encrypted with the data key of its owner (a case, a participant, or
+the system for the inbox), and that data key is stored wrapped by the active master key.
+Destroying a data key (erasure) makes every copy of what it sealed unreadable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from sqlmodel import Session, col, select
+
+from storage.crypto import KeyDestroyed, UnknownKey, context, key_id_of, new_key, open_sealed, seal
+from storage.keys import KeyRing
+from storage.models import DataKey, new_id, utcnow
+
+
+class SealedRow(Protocol):
+    """A table row with sealed columns; it says whose key seals it."""
+
+    id: str
+
+    def key_owner(self) -> tuple[str, str]: ...
+
+
+def _table(row: SealedRow) -> str:
+    return str(type(row).__tablename__)  # type: ignore[attr-defined]
+
+
+# Keys are cached for a short while only: another process may destroy a key (erasure).
+CACHE_SECONDS = 60.0
+
+
+class Vault:
+    """Seals and opens row fields with the owner's data key; caches unwrapped keys briefly."""
+
+    def __init__(self, ring: KeyRing, *, cache_seconds: float = CACHE_SECONDS) -> None:
+        self.ring = ring
+        self._ttl = cache_seconds
+        self._keys: dict[str, tuple[bytes, float]] = {}
+        self._active: dict[tuple[str, str], tuple[str, float]] = {}
+
+    # -- fields ---------------------------------------------------------------------------
+    def seal(self, session: Session, row: SealedRow, column: str, value: str | None) -> None:
+        """Encrypt `value` into `row.column`, bound to the row's table, column and id."""
+        if value is None:
+            setattr(row, column, None)
+            return
+        scope, owner = row.key_owner()
+        kid, key = self.active_key(session, scope, owner, getattr(row, "case_id", None))
+        aad = context(_table(row), column, row.id)
+        setattr(row, column, seal(key, kid, value.encode("utf-8"), aad))
+
+    def open(self, session: Session, row: SealedRow, column: str) -> str | None:
+        """Decrypt `row.column`; raises DecryptionError when it does not belong there."""
+        blob = getattr(row, column)
+        if blob is None:
+            return None
+        key = self.key_by_id(session, key_id_of(bytes(blob)))
+        aad = context(_table(row), column, row.id)
+        return open_sealed(key, bytes(blob), aad).decode("utf-8")
+
+    # -- keys -----------------------------------------------------------------------------
+    def active_key(
+        self, session: Session, scope: str, owner_id: str, case_id: str | None = None
+    ) -> tuple[str, bytes]:
+        """The owner's current data key, created on first use."""
+        now = time.monotonic()
+        cached = self._active.get((scope, owner_id))
+        if cached and cached[1] > now:
+            return cached[0], self.key_by_id(session, cached[0])
+        row = session.exec(
+            select(DataKey)
+            .where(DataKey.scope == scope, DataKey.owner_id == owner_id, col(DataKey.active))
+            .order_by(col(DataKey.version).desc())
+        ).first()
+        if row is None or row.wrapped is None:
+            if row is not None:
+                raise KeyDestroyed(f"the data key of {scope} {owner_id} was destroyed (erased)")
+            row = self._create(session, scope, owner_id, case_id, version=1)
+        self._active[(scope, owner_id)] = (row.id, now + self._ttl)
+        return row.id, self.key_by_id(session, row.id)
+
+    def key_by_id(self, session: Session, kid: str) -> bytes:
+        """An unwrapped data key by id."""
+        now = time.monotonic()
+        cached = self._keys.get(kid)
+        if cached and cached[1] > now:
+            return cached[0]
+        row = session.get(DataKey, kid)
+        if row is None:
+            raise UnknownKey(f"data key {kid!r} is not in this database")
+        if row.wrapped is None:
+            raise KeyDestroyed(f"data key {kid!r} was destroyed (erased); the value is gone")
+        key = self.ring.unwrap(bytes(row.wrapped), kid)
+        self._keys[kid] = (key, now + self._ttl)
+        return key
+
+    def _create(
+        self, session: Session, scope: str, owner_id: str, case_id: str | None, version: int
+    ) -> DataKey:
+        kid = f"dk_{new_id()}"
+        key = new_key()
+        master_id, wrapped = self.ring.wrap(key, kid)
+        row = DataKey(
+            id=kid, scope=scope, owner_id=owner_id, case_id=case_id, version=version,
+            master_key_id=master_id, wrapped=wrapped,
+        )
+        session.add(row)
+        session.flush()
+        self._keys[kid] = (key, time.monotonic() + self._ttl)
+        return row
+
+    def destroy(self, session: Session, rows: Iterable[DataKey]) -> int:
+        """Destroy data keys: what they sealed becomes unreadable everywhere. Returns a count."""
+        count = 0
+        for row in rows:
+            row.wrapped, row.active, row.destroyed_at = None, False, utcnow()
+            session.add(row)
+            self._keys.pop(row.id, None)
+            self._active.pop((row.scope, row.owner_id), None)
+            count += 1
+        session.flush()
+        return count
+
+    def new_versions(self, session: Session, progress: Callable[[int], None] | None = None) -> int:
+        """Give every live owner a new data-key version for new writes; old ones still open."""
+        live = session.exec(
+            select(DataKey).where(col(DataKey.active), col(DataKey.wrapped).is_not(None))
+        ).all()
+        for row in live:
+            row.active = False
+            session.add(row)
+            self._create(session, row.scope, row.owner_id, row.case_id, row.version + 1)
+            self._active.pop((row.scope, row.owner_id), None)
+            if progress:
+                progress(1)
+        return len(live)
+
+    def rewrap_all(self, session: Session, progress: Callable[[int], None] | None = None) -> int:
+        """Re-wrap every live data key under the active master key; returns how many changed."""
+        changed = 0
+        rows = session.exec(select(DataKey).where(col(DataKey.wrapped).is_not(None))).all()
+        for row in rows:
+            if row.master_key_id != self.ring.active and row.wrapped is not None:
+                key = self.ring.unwrap(bytes(row.wrapped), row.id)
+                row.master_key_id, row.wrapped = self.ring.wrap(key, row.id)
+                session.add(row)
+                changed += 1
+            if progress:
+                progress(1)
+        session.flush()
+        return changed

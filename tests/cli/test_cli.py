@@ -1,0 +1,169 @@
+"""The `stemme` command line: one JSON object with --json, readable errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
+    """A fresh data folder and database for the CLI."""
+    for key in list(os.environ):
+        if key.startswith("STEMME_") and key != "STEMME_TEST_POSTGRES_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("STEMME_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STEMME_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None,
+        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, dict]:
+    if stdin is not None and monkeypatch is not None:
+        import io
+
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, f"--json must print exactly one line, got {out!r}"
+    return code, json.loads(out[0])
+
+
+def test_a_case_is_set_up_from_the_command_line(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(capsys, "migrate")[0] == 0
+    code, user = run(capsys, "user", "add", "--email", "CW@Example.org", "--role", "caseworker",
+                     "--password-stdin", stdin="correct horse battery\n", monkeypatch=monkeypatch)
+    assert code == 0 and user["email"] == "cw@example.org"
+    code, case = run(capsys, "case", "create", "--ref", "K-1", "--child-name", "Sofie",
+                     "--birth-date", "2016-02-29", "--caseworker", "cw@example.org")
+    assert code == 0 and len(case["case_id"]) == 32
+    code, child = run(capsys, "participant", "add", "--case", case["case_id"], "--role", "child",
+                      "--channel", "webchat", "--guardian-consent")
+    assert code == 0
+    assert child["invite_url"] == f"http://127.0.0.1:8080/chat/{child['invite_code']}"
+    code, parent = run(capsys, "participant", "add", "--case", case["case_id"], "--role",
+                       "parent", "--channel", "sms", "--phone", "12345678")
+    assert code == 0 and "invite_code" not in parent
+    code, sessions = run(capsys, "session", "add", "--case", case["case_id"], "--at",
+                         "2026-10-22T15:00", "--every", "1w", "--until", "2026-11-05")
+    assert code == 0
+    # 15:00 in Copenhagen is 13:00 UTC in summer time and 14:00 UTC after 25 October.
+    assert sessions["starts_at"] == ["2026-10-22T13:00:00+00:00", "2026-10-29T14:00:00+00:00",
+                                     "2026-11-05T14:00:00+00:00"]
+    code, verified = run(capsys, "audit", "verify")
+    # user, case, consent, two participants, sessions
+    assert code == 0 and verified["entries_checked"] == 6
+
+
+def test_keys_rotate_reports_the_new_master_key(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    code, result = run(capsys, "keys", "rotate")
+    assert (code, result["master_key_id"], result["previous_master_key_id"]) == (0, "m2", "m1")
+
+
+def test_an_unknown_caseworker_gets_an_error_that_says_what_to_do(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    code, result = run(capsys, "case", "create", "--ref", "K", "--child-name", "A",
+                       "--birth-date", "2015-01-01", "--caseworker", "nobody@example.org")
+    assert code == 1 and result["ok"] is False
+    assert "stemme user add" in result["message"]
+
+
+def test_guardian_consent_is_refused_for_a_child_of_fifteen(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
+    _, case = run(capsys, "case", "create", "--ref", "K", "--child-name", "A",
+                  "--birth-date", "2005-01-01", "--caseworker", "cw@example.org")
+    code, result = run(capsys, "participant", "add", "--case", case["case_id"], "--role",
+                       "child", "--channel", "telegram", "--guardian-consent")
+    assert code == 1 and "decides alone" in result["message"]
+
+
+@pytest.mark.parametrize("var,value,expected", [
+    ("STEMME_PUBLIC_URL", "ftp://example.org", "STEMME_PUBLIC_URL"),
+    ("STEMME_DATABASE_URL", "mysql://x/y", "STEMME_DATABASE_URL"),
+    ("STEMME_TIMEZONE", "Mars/Olympus", "STEMME_TIMEZONE"),
+    ("STEMME_QUIET_HOURS", "late", "STEMME_QUIET_HOURS"),
+])
+def test_a_bad_setting_stops_with_one_readable_line(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    var: str, value: str, expected: str,
+) -> None:
+    monkeypatch.setenv(var, value)
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and expected in err and "\n" not in err
+
+
+def test_an_unreadable_key_file_stops_with_one_readable_line(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = env / "keys.json"
+    key_file.write_text("garbage")
+    key_file.chmod(0o600)
+    monkeypatch.setenv("STEMME_KEY_FILE", str(key_file))
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "keys.json" in err and "\n" not in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_serve_answers_healthz_and_metrics_and_stops_on_sigterm(env: Path) -> None:
+    port = _free_port()
+    child_env = {k: v for k, v in os.environ.items()}
+    subprocess.run([sys.executable, "-m", "bot", "migrate"], env=child_env, check=True,
+                   capture_output=True, cwd=env)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)],
+                            env=child_env, cwd=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        health = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = (r.status, json.loads(r.read()))
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert health is not None and health[0] == 200 and health[1]["status"] == "ok"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            assert b"stemme_up 1.0" in r.read()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_serve_refuses_an_unmigrated_database(env: Path, capsys: pytest.CaptureFixture[str]
+                                               ) -> None:
+    code, result = run(capsys, "serve", "--port", str(_free_port()))
+    assert code == 1 and "stemme migrate" in result["message"]
