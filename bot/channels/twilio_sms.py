@@ -1,0 +1,306 @@
+"""SMS channel over Twilio: signed webhooks in, the twilio library's async client out."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import aiohttp
+from multidict import MultiDict
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.channels.base import (
+    ChannelInfo,
+    ChannelName,
+    Failed,
+    ForgedRequest,
+    Inbound,
+    InboundKind,
+    MalformedRequest,
+    SendResult,
+    Sent,
+    header,
+    tel_address,
+    tel_number,
+)
+from bot.channels.errors import map_twilio_error
+from bot.flows.messages import Capabilities, OutgoingMessage
+
+_LOGGER = logging.getLogger(__name__)
+TWILIO_API_URL: Final = "https://api.twilio.com"
+SIGNATURE_HEADER: Final = "X-Twilio-Signature"
+STATUS_PATH: Final = "/webhooks/twilio/status"
+MAX_BODY: Final = 1600  # Twilio refuses longer bodies (error 21617)
+EMPTY_TWIML: Final = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+SMS_INFO: Final = ChannelInfo(
+    capabilities=Capabilities(
+        buttons=False,
+        max_length=MAX_BODY,
+        several_answers_per_message=True,  # "7 6 8 9" answers four items at once
+        gsm7_segments=2,  # keep prompts within 306 GSM-7 characters
+    ),
+    messages_per_second=1.0,
+    per_address_per_second=None,
+    segments_per_second=1.0,  # a long code sends about one segment a second
+)
+
+
+def empty_twiml() -> str:
+    """The TwiML answer that tells Twilio "received, no reply from here"."""
+    return EMPTY_TWIML
+
+
+def render_sms(message: OutgoingMessage) -> str:
+    """The SMS body: the text, plus "Ja / Nej"-style labels when the text names no choice.
+
+    Flows write their own answer hint when a channel has no buttons, so normally the text is
+    sent as is. Scales and faces are never spelled out: faces are emoji, which would turn the
+    whole SMS into UCS-2 (70 characters a segment).
+    """
+    text = message.text.strip()
+    if message.layout not in ("yes_no", "list") or not message.choices:
+        return text
+    lowered = text.lower()
+    if any(choice.label.lower() in lowered for choice in message.choices):
+        return text
+    return f"{text}\n" + " / ".join(choice.label for choice in message.choices)
+
+
+class RebasedAsyncHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio is untyped
+    """An async http_client for twilio.rest.Client that can talk to a test server.
+
+    The twilio library builds absolute URLs from a hard-coded domain
+    (twilio/rest/api/ApiBase.py: "https://api.twilio.com") and hands every request to the
+    client's `http_client`, its documented extension point; rewriting the prefix here keeps
+    all resources working against `api_url`. It replaces AsyncTwilioHttpClient because that
+    one (twilio 9.x) passes `aiohttp.BasicAuth`, deprecated since aiohttp 3.14, ignores its own
+    `timeout`, and logs request URLs at INFO.
+    """
+
+    def __init__(self, api_url: str = TWILIO_API_URL, timeout: float = 10.0) -> None:
+        super().__init__(_LOGGER, True, timeout)
+        self.api_url = api_url.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send one request to the configured base URL and wrap the answer for twilio."""
+        url = self.rebase(url)
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        sent_headers = dict(headers or {})
+        if auth is not None:
+            pair = f"{auth[0]}:{auth[1]}".encode()
+            sent_headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        async with self._session.request(
+            method.upper(),
+            url,
+            params=_pairs(params),
+            data=_pairs(data),
+            headers=sent_headers,
+            timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+            allow_redirects=allow_redirects,
+        ) as answer:
+            return Response(answer.status, await answer.text(), answer.headers)
+
+    def rebase(self, url: str) -> str:
+        """`url` moved onto `api_url` when that is not Twilio's own (any *.twilio.com host,
+        since TWILIO_REGION / TWILIO_EDGE in the environment change the host name)."""
+        if self.api_url == TWILIO_API_URL:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.netloc.endswith("twilio.com"):
+            return url
+        return self.api_url + urlunsplit(("", "", parts.path, parts.query, ""))
+
+    async def close(self) -> None:
+        """Close the aiohttp session."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+def _pairs(values: dict[str, object] | None) -> list[tuple[str, str]] | None:
+    """Form/query pairs; a list value (MediaUrl, PersistentAction) becomes repeated keys."""
+    if values is None:
+        return None
+    pairs: list[tuple[str, str]] = []
+    for key, value in values.items():
+        items = value if isinstance(value, list | tuple) else [value]
+        pairs.extend((key, str(item)) for item in items)
+    return pairs
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _error_code(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+class TwilioSmsChannel:
+    """Sends SMS with the twilio Client and reads Twilio's signed form webhooks."""
+
+    name: Final[ChannelName] = "sms"
+    info: Final[ChannelInfo] = SMS_INFO
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        public_url: str,
+        api_url: str = TWILIO_API_URL,
+        timeout: float = 10.0,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        """Build the adapter; the HTTP session opens in start() (aiohttp needs a running loop)."""
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._from = from_number
+        self._public_url = public_url.rstrip("/")
+        self._api_url = api_url
+        self._timeout = timeout
+        self._clock = clock
+        self._validator = RequestValidator(auth_token)
+        self._http: RebasedAsyncHttpClient | None = None
+        self._client: Any = None  # twilio.rest.Client; untyped library
+
+    @property
+    def status_callback_url(self) -> str:
+        """Where Twilio posts delivery status for messages we send."""
+        return self._public_url + STATUS_PATH
+
+    async def start(self) -> None:
+        """Open the aiohttp session behind the twilio client."""
+        if self._client is not None:
+            return
+        self._http = RebasedAsyncHttpClient(self._api_url, timeout=self._timeout)
+        self._client = Client(self._account_sid, self._auth_token, http_client=self._http)
+
+    async def close(self) -> None:
+        """Close the aiohttp session (twilio never closes it itself)."""
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.close()
+
+    async def __aenter__(self) -> TwilioSmsChannel:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def verify_and_parse(
+        self, request_headers: Mapping[str, str], raw_body: bytes, url_path: str
+    ) -> list[Inbound]:
+        """Check X-Twilio-Signature against public_url + path, then parse the form."""
+        signature = header(request_headers, SIGNATURE_HEADER)
+        if not signature:
+            raise ForgedRequest("missing Twilio signature")
+        try:
+            pairs = parse_qsl(
+                raw_body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
+            )
+        except UnicodeDecodeError as exc:
+            raise MalformedRequest("form body is not UTF-8") from exc
+        # A MultiDict keeps repeated keys, which the signature covers one by one.
+        params: MultiDict[str] = MultiDict(pairs)
+        if not self._validator.validate(self._public_url + url_path, params, signature):
+            raise ForgedRequest("wrong Twilio signature")
+        path = url_path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/status"):
+            return [self._status(params)]
+        return [self._incoming(params)]
+
+    def _incoming(self, params: MultiDict[str]) -> Inbound:
+        sid = params.get("MessageSid") or params.get("SmsSid")
+        sender = params.get("From")
+        if not sid or not sender:
+            raise MalformedRequest("inbound SMS without MessageSid or From")
+        body = params.get("Body", "")
+        media = params.get("NumMedia", "0")
+        kind: InboundKind = "text"
+        if not body.strip() and media not in ("", "0"):
+            kind = "unsupported"
+        return Inbound(
+            provider="sms",
+            provider_id=sid,
+            address=tel_address(sender),
+            kind=kind,
+            received_at=self._clock(),
+            text=body,
+            opt_out_type=params.get("OptOutType") or None,
+        )
+
+    def _status(self, params: MultiDict[str]) -> Inbound:
+        sid = params.get("MessageSid") or params.get("SmsSid")
+        status = params.get("MessageStatus") or params.get("SmsStatus")
+        recipient = params.get("To")
+        if not sid or not status or not recipient:
+            raise MalformedRequest("status callback without MessageSid, MessageStatus or To")
+        return Inbound(
+            provider="sms",
+            # One message gets several callbacks (queued, sent, delivered): the sid alone
+            # would de-duplicate the later ones away.
+            provider_id=f"{sid}:{status}",
+            address=tel_address(recipient),
+            kind="status",
+            received_at=self._clock(),
+            status_message_sid=sid,
+            message_status=status,
+            error_code=_error_code(params.get("ErrorCode")),
+        )
+
+    async def send(
+        self, address: str, message: OutgoingMessage, *, idempotency_key: str
+    ) -> SendResult:
+        """Create the Message at Twilio with our status callback.
+
+        Twilio's Messages API has no idempotency key: a Retry after a timeout may send twice.
+        """
+        try:
+            to = tel_number(address)
+        except ValueError:
+            return Failed(reason="invalid_address")
+        body = render_sms(message)
+        if not body:
+            return Failed(reason="empty_message")
+        if len(body) > MAX_BODY:
+            return Failed(reason="too_long")
+        await self.start()
+        try:
+            created = await self._client.messages.create_async(
+                to=to, from_=self._from, body=body, status_callback=self.status_callback_url
+            )
+        except (
+            TwilioRestException,
+            TwilioServiceException,
+            aiohttp.ClientError,
+            TimeoutError,
+            OSError,
+        ) as exc:
+            return map_twilio_error(exc)
+        return Sent(provider_message_id=str(created.sid))

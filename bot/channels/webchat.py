@@ -1,0 +1,108 @@
+"""Web chat channel: form posts in; sending only hands the message back for the page to show."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Final
+from urllib.parse import parse_qs
+
+from bot.channels.base import (
+    ChannelInfo,
+    ChannelName,
+    Failed,
+    ForgedRequest,
+    Inbound,
+    MalformedRequest,
+    SendResult,
+    Sent,
+)
+from bot.flows.messages import Capabilities, OutgoingMessage
+
+WEBCHAT_INFO: Final = ChannelInfo(
+    capabilities=Capabilities(buttons=True, max_length=4096, several_answers_per_message=False)
+)
+MAX_INPUT: Final = 2000  # longer posts are not answers, and we do not want to store essays
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_CHAT_PATH = re.compile(r"^/chat/([^/?#]+)")
+
+# Maps the chat token in /chat/{token} to a participant id, or None when the token is unknown.
+TokenResolver = Callable[[str], Awaitable[str | None]]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WebChatChannel:
+    """A participant's chat page; the lead's route checks the CSRF field before calling this."""
+
+    name: Final[ChannelName] = "webchat"
+    info: Final[ChannelInfo] = WEBCHAT_INFO
+
+    def __init__(
+        self, *, resolve_token: TokenResolver, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        """`resolve_token` turns the page's token into a participant id (None = unknown)."""
+        self._resolve = resolve_token
+        self._clock = clock
+
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+    async def verify_and_parse(
+        self, request_headers: Mapping[str, str], raw_body: bytes, url_path: str
+    ) -> list[Inbound]:
+        """Parse a form post with `text` or `choice`, and an optional client `msg_id`."""
+        match = _CHAT_PATH.match(url_path)
+        participant = await self._resolve(match[1]) if match else None
+        if participant is None:
+            raise ForgedRequest("unknown chat token")
+        try:
+            form = parse_qs(raw_body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError as exc:
+            raise MalformedRequest("form body is not UTF-8") from exc
+        choice = (form.get("choice") or [""])[0]
+        text = (form.get("text") or [""])[0]
+        if len(choice) > MAX_INPUT or len(text) > MAX_INPUT:
+            raise MalformedRequest("input too long")
+        # The page sends a fresh id per submit so a double click is stored once.
+        client_id = (form.get("msg_id") or [""])[0]
+        provider_id = client_id if _CLIENT_ID.match(client_id) else uuid.uuid4().hex
+        if choice:
+            return [
+                Inbound(
+                    provider="webchat",
+                    provider_id=provider_id,
+                    address=f"webchat:{participant}",
+                    kind="button",
+                    received_at=self._clock(),
+                    button_data=choice,
+                )
+            ]
+        if not text.strip():
+            return []
+        return [
+            Inbound(
+                provider="webchat",
+                provider_id=provider_id,
+                address=f"webchat:{participant}",
+                kind="text",
+                received_at=self._clock(),
+                text=text,
+            )
+        ]
+
+    async def send(
+        self, address: str, message: OutgoingMessage, *, idempotency_key: str
+    ) -> SendResult:
+        """Accept the message; the lead stores it and the page renders it."""
+        if not address.startswith("webchat:") or len(address) == len("webchat:"):
+            return Failed(reason="invalid_address")
+        # Derived from the key, so sending the same outbox row twice yields the same id.
+        return Sent(provider_message_id=f"webchat-{idempotency_key}")

@@ -1,0 +1,1 @@
+"""Fakes of outside services (Telegram Bot API, Twilio) as real in-process HTTP servers."""
