@@ -56,6 +56,7 @@ class OutboxMessage(SQLModel, table=True):
     provider_message_id: str | None = Field(default=None, max_length=80, index=True)
     last_error: str | None = Field(default=None, max_length=200)
     claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = ts(nullable=True)
     created_at: datetime = ts(now=True)
     sent_at: datetime | None = ts(nullable=True)
 

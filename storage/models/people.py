@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
@@ -35,6 +35,8 @@ class Case(SQLModel, table=True):
     cadence: str = Field(default="law-minimum", max_length=64)
     cadence_override: str | None = Field(default=None, max_length=200)  # "first 4w, every 6w"
     status: str = Field(default="open", max_length=20, index=True)  # open | closed | erased
+    # The follow-up survey dates up to this day have their prompts; the planner goes on from it.
+    followups_planned_through: date | None = Field(default=None, index=True)
     opened_at: datetime = ts(now=True)
     closed_at: datetime | None = ts(nullable=True)
     erased_at: datetime | None = ts(nullable=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models.base import fk, id_field, ts
@@ -21,6 +21,8 @@ class Meeting(SQLModel, table=True):
     minutes: int = Field(default=45, ge=1, le=24 * 60)
     series_id: str | None = Field(default=None, max_length=32, index=True)
     cancelled_at: datetime | None = ts(nullable=True)
+    # Set once the planner has created this session's prompts (a NULL here is "to plan").
+    planned_at: datetime | None = ts(nullable=True, index=True)
     created_at: datetime = ts(now=True)
 
 
@@ -28,17 +30,24 @@ class DuePrompt(SQLModel, table=True):
     """A survey to start for one participant at a due time; swept in batches, not one job each."""
 
     __tablename__ = "due_prompts"
-    __table_args__ = (Index("ix_due_prompts_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_due_prompts_status_due", "status", "due_at"),
+        UniqueConstraint("participant_id", "dedupe_key", name="uq_due_prompt_dedupe"),
+    )
 
     id: str = id_field()
     case_id: str = fk("cases.id")
     participant_id: str = fk("participants.id")
     kind: str = Field(max_length=20)  # session | followup | adhoc | reminder
     session_id: str | None = Field(default=None, foreign_key="sessions.id", max_length=32)
+    # What the prompt is for ("session:<id>", "followup:<date>", "adhoc:<id>"): planning the
+    # same thing twice, from two processes or after a restart, inserts nothing new.
+    dedupe_key: str = Field(max_length=120)
     due_at: datetime = ts()
     # pending | claimed | sent | answered | missed | cancelled | expired
     status: str = Field(default="pending", max_length=20)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = ts(nullable=True)
+    conversation_id: str | None = Field(default=None, max_length=32, index=True)
     attempts: int = 0
     created_at: datetime = ts(now=True)

@@ -25,6 +25,7 @@ class Conversation(SQLModel, table=True):
     started_at: datetime = ts(now=True)
     updated_at: datetime = ts(now=True)
     expires_at: datetime | None = ts(nullable=True, index=True)
+    remind_at: datetime | None = ts(nullable=True, index=True)  # cleared once reminded
 
     def key_owner(self) -> tuple[str, str]:
         """Whose data key seals this row's fields."""

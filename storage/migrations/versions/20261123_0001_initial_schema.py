@@ -92,6 +92,7 @@ def upgrade() -> None:
     sa.Column('cadence', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('cadence_override', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('followups_planned_through', sa.Date(), nullable=True),
     sa.Column('opened_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('erased_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -101,6 +102,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_caseworker_id'), ['caseworker_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_followups_planned_through'), ['followups_planned_through'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_ref'), ['ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
 
@@ -150,12 +152,14 @@ def upgrade() -> None:
     sa.Column('minutes', sa.Integer(), nullable=False),
     sa.Column('series_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('cancelled_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('planned_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sessions_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sessions_planned_at'), ['planned_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sessions_series_id'), ['series_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sessions_starts_at'), ['starts_at'], unique=False)
 
@@ -206,19 +210,23 @@ def upgrade() -> None:
     sa.Column('participant_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('session_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('due_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('claimed_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('conversation_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], ),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('participant_id', 'dedupe_key', name='uq_due_prompt_dedupe')
     )
     with op.batch_alter_table('due_prompts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_due_prompts_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_due_prompts_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_due_prompts_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index('ix_due_prompts_status_due', ['status', 'due_at'], unique=False)
 
@@ -250,6 +258,7 @@ def upgrade() -> None:
     sa.Column('provider_message_id', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('claimed_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
@@ -274,6 +283,7 @@ def upgrade() -> None:
     sa.Column('started_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('remind_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], ),
     sa.ForeignKeyConstraint(['prompt_id'], ['due_prompts.id'], ),
@@ -283,6 +293,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_conversations_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversations_remind_at'), ['remind_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_status'), ['status'], unique=False)
 
     op.create_table('answers',
@@ -344,6 +355,7 @@ def upgrade() -> None:
         )
 
 
+
 def downgrade() -> None:
     """Revert this revision."""
     if op.get_bind().dialect.name == "postgresql":
@@ -364,6 +376,7 @@ def downgrade() -> None:
     op.drop_table('answers')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_status'))
+        batch_op.drop_index(batch_op.f('ix_conversations_remind_at'))
         batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
         batch_op.drop_index(batch_op.f('ix_conversations_expires_at'))
         batch_op.drop_index(batch_op.f('ix_conversations_case_id'))
@@ -383,6 +396,7 @@ def downgrade() -> None:
     with op.batch_alter_table('due_prompts', schema=None) as batch_op:
         batch_op.drop_index('ix_due_prompts_status_due')
         batch_op.drop_index(batch_op.f('ix_due_prompts_participant_id'))
+        batch_op.drop_index(batch_op.f('ix_due_prompts_conversation_id'))
         batch_op.drop_index(batch_op.f('ix_due_prompts_case_id'))
 
     op.drop_table('due_prompts')
@@ -400,6 +414,7 @@ def downgrade() -> None:
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sessions_starts_at'))
         batch_op.drop_index(batch_op.f('ix_sessions_series_id'))
+        batch_op.drop_index(batch_op.f('ix_sessions_planned_at'))
         batch_op.drop_index(batch_op.f('ix_sessions_case_id'))
 
     op.drop_table('sessions')
@@ -417,6 +432,7 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_status'))
         batch_op.drop_index(batch_op.f('ix_cases_ref'))
+        batch_op.drop_index(batch_op.f('ix_cases_followups_planned_through'))
         batch_op.drop_index(batch_op.f('ix_cases_caseworker_id'))
 
     op.drop_table('cases')

@@ -1,0 +1,92 @@
+"""Turns sessions and follow-up cadences into due-prompt rows, a little ahead of time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, or_, select
+
+from scheduler.cadence import Cadence, followup_dates, load_cadences, parse_override, survey_date
+from scheduler.prompts import add_prompt
+from storage.models import Case, Meeting, Participant
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """How far ahead to plan, and when after a session or before a follow-up to ask."""
+
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Copenhagen"))
+    session_delay: timedelta = timedelta(minutes=15)
+    horizon: timedelta = timedelta(days=1)
+    lead_days: int = 3
+    followup_time: time = time(15, 0)  # local: after school and work for most raters
+    cadences: dict[str, Cadence] = field(default_factory=load_cadences)
+
+
+def _raters(session: Session, case_id: str, *, in_sessions: bool) -> list[Participant]:
+    return list(session.exec(select(Participant).where(
+        Participant.case_id == case_id, Participant.status == "active",
+        Participant.rates_sessions == in_sessions)).all())
+
+
+def plan_sessions(session: Session, now: datetime, cfg: PlanConfig) -> int:
+    """Prompts for everyone who rates sessions, `session_delay` after each session ends."""
+    meetings = session.exec(select(Meeting).where(
+        col(Meeting.planned_at).is_(None), col(Meeting.cancelled_at).is_(None),
+        col(Meeting.starts_at) <= now + cfg.horizon)).all()
+    created = 0
+    for meeting in meetings:
+        case = session.get(Case, meeting.case_id)
+        if case is not None and case.status == "open":
+            due = meeting.starts_at + timedelta(minutes=meeting.minutes) + cfg.session_delay
+            for person in _raters(session, meeting.case_id, in_sessions=True):
+                created += add_prompt(session, participant=person, kind="session",
+                                      dedupe_key=f"session:{meeting.id}", due_at=due,
+                                      session_id=meeting.id)
+        meeting.planned_at = now
+        session.add(meeting)
+    return created
+
+
+def case_cadence(case: Case, cfg: PlanConfig) -> Cadence:
+    """The case's override when it has one, else its named cadence."""
+    if case.cadence_override:
+        return parse_override(case.cadence_override)
+    return cfg.cadences.get(case.cadence) or cfg.cadences["law-minimum"]
+
+
+def plan_followups(session: Session, now: datetime, cfg: PlanConfig) -> int:
+    """Prompts for parallel raters a few days before each follow-up date of each open case."""
+    today = now.astimezone(cfg.zone).date()
+    through = (now + cfg.horizon).astimezone(cfg.zone).date()
+    cases = session.exec(select(Case).where(
+        Case.status == "open",
+        or_(col(Case.followups_planned_through).is_(None),
+            col(Case.followups_planned_through) < through))).all()
+    created = 0
+    for case in cases:
+        # A case seen for the first time starts today: past dates are not asked for afterwards.
+        start = case.followups_planned_through or today - timedelta(days=1)
+        opened = case.opened_at.astimezone(cfg.zone).date()
+        end = through + timedelta(days=cfg.lead_days)
+        raters = None
+        for followup in followup_dates(case_cadence(case, cfg), opened, end):
+            ask_on = survey_date(followup, cfg.lead_days)
+            if not start < ask_on <= through:
+                continue
+            raters = raters if raters is not None else _raters(session, case.id,
+                                                               in_sessions=False)
+            due = _local(ask_on, cfg.followup_time, cfg.zone)
+            for person in raters:
+                created += add_prompt(session, participant=person, kind="followup",
+                                      dedupe_key=f"followup:{followup.isoformat()}",
+                                      due_at=due)
+        case.followups_planned_through = through
+        session.add(case)
+    return created
+
+
+def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)

@@ -1,0 +1,65 @@
+"""The durable inbox: store an inbound message once per provider id, before acknowledging it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.models import InboxMessage, new_id, utcnow
+from storage.vault import Vault
+
+
+def store_inbound(
+    session: Session, vault: Vault, *, provider: str, provider_id: str, payload: dict[str, Any],
+    received_at: datetime | None = None,
+) -> tuple[str, bool]:
+    """Insert unless (provider, provider_id) is stored already; returns (row id, newly stored).
+
+    INSERT ... ON CONFLICT DO NOTHING makes five concurrent deliveries of one update store one
+    row on both SQLite and PostgreSQL, without a race between a check and an insert.
+    """
+    row = InboxMessage(id=new_id(), provider=provider, provider_id=provider_id,
+                       received_at=received_at or utcnow())
+    vault.seal(session, row, "payload", json.dumps(payload, ensure_ascii=False))
+    values = {"id": row.id, "provider": provider, "provider_id": provider_id,
+              "payload": row.payload, "status": "new", "attempts": 0,
+              "received_at": row.received_at}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(InboxMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["provider", "provider_id"])
+    result = session.execute(stmt)
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return row.id, True
+    existing = session.exec(select(InboxMessage.id).where(
+        InboxMessage.provider == provider, InboxMessage.provider_id == provider_id)).one()
+    return existing, False
+
+
+def open_payload(session: Session, vault: Vault, row: InboxMessage) -> dict[str, Any]:
+    """The stored provider payload."""
+    text = vault.open(session, row, "payload")
+    return json.loads(text) if text else {}
+
+
+def pending(session: Session, *, limit: int = 100,
+            older_than: datetime | None = None) -> list[InboxMessage]:
+    """Stored but unprocessed messages, oldest first (start-up recovery and the sweep)."""
+    query = select(InboxMessage).where(InboxMessage.status == "new")
+    if older_than is not None:
+        query = query.where(col(InboxMessage.received_at) <= older_than)
+    return list(session.exec(query.order_by(col(InboxMessage.received_at)).limit(limit)).all())
+
+
+def mark_done(session: Session, row: InboxMessage, *, error: str | None = None) -> None:
+    """Processing finished (or failed for good); the payload is dropped, it is not needed."""
+    row.status = "failed" if error else "done"
+    row.error = error[:200] if error else None
+    row.processed_at = utcnow()
+    row.payload = None  # the answers are stored sealed elsewhere; keep no second copy
+    session.add(row)
