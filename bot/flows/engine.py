@@ -1,0 +1,396 @@
+"""The conversation engine: a pure `step(state, input, ctx) -> Step`; the host does all I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from bot.flows.context import FlowContext
+from bot.flows.events import (
+    AnswerRecorded,
+    ButtonPress,
+    ConsentChanged,
+    Event,
+    Expire,
+    FreeTextRecorded,
+    HelpRequested,
+    Input,
+    InputRejected,
+    Remind,
+    SafetyConcern,
+    SendMessage,
+    StartSurvey,
+    SurveyCompleted,
+    SurveyStarted,
+    Text,
+)
+from bot.flows.messages import OutgoingMessage
+from bot.flows.parsing import (
+    Ratings,
+    Rejected,
+    SkipItem,
+    is_nothing_to_add,
+    parse_button_score,
+    parse_command,
+    parse_ratings,
+    parse_yes_no,
+)
+from bot.flows.plan import build_questions
+from bot.flows.prompts import (
+    block_of,
+    feedback_message,
+    message,
+    question_message,
+    reask_keys,
+    safety_reply,
+    t,
+    yes_no,
+)
+from bot.flows.state import (
+    CONSENT,
+    END,
+    FEEDBACK,
+    IDLE,
+    MAX_MISSES,
+    SAFETY,
+    Answer,
+    EndReason,
+    Question,
+    SurveyState,
+)
+
+MAX_FREE_TEXT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The state to store and the events to carry out, in order."""
+
+    state: SurveyState
+    events: tuple[Event, ...]
+
+
+def new_state() -> SurveyState:
+    """The state of a person with no survey running."""
+    return SurveyState()
+
+
+def step(state: SurveyState, event: Input, ctx: FlowContext) -> Step:
+    """Advance one person's survey by one input; bad input becomes events, never exceptions."""
+    turn = _Turn(state, ctx)
+    if isinstance(event, StartSurvey):
+        turn.start(event)
+    elif isinstance(event, Text):
+        turn.text(event.text)
+    elif isinstance(event, ButtonPress):
+        turn.button(event)
+    elif isinstance(event, Expire):
+        turn.expire()
+    elif isinstance(event, Remind):
+        turn.remind()
+    return Step(turn.state, tuple(turn.events))
+
+
+class _Turn:
+    """One step's work: the state as it changes and the events so far."""
+
+    def __init__(self, state: SurveyState, ctx: FlowContext) -> None:
+        self.state = state
+        self.ctx = ctx
+        self.events: list[Event] = []
+
+    # --- small helpers ------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def send(self, outgoing: OutgoingMessage) -> None:
+        self.emit(SendMessage(outgoing))
+
+    def say(self, text: str, purpose: str) -> None:
+        self.send(message(self.ctx, text, purpose=purpose, state_id=self.state.at))
+
+    def preface(self, *keys: str) -> str:
+        return " ".join(t(self.ctx, key) for key in keys)
+
+    def text_version(self, key: str) -> str:
+        resolved = self.ctx.catalogue.resolve(key, self.ctx.audience)
+        digest = hashlib.sha256(t(self.ctx, key).encode()).hexdigest()[:12]
+        return f"{resolved}@{self.ctx.language}:{digest}"
+
+    # --- prompts ------------------------------------------------------------------------
+
+    def ask_consent(self, preface: str = "") -> None:
+        opener = preface or t(self.ctx, "hello")  # "Hej!" the first time, else the re-ask
+        text = f"{opener} {t(self.ctx, 'consent.ask')}"
+        self.send(yes_no(self.ctx, text, purpose="consent", state_id=CONSENT))
+
+    def ask_continue(self, preface: str = "") -> None:
+        text = " ".join(p for p in (preface, t(self.ctx, "safety.continue")) if p)
+        self.send(yes_no(self.ctx, text, purpose="safety", state_id=SAFETY))
+
+    def reprompt(self, preface: str = "") -> None:
+        """Ask again whatever the survey is waiting for."""
+        at, question = self.state.at, self.state.question
+        if at == CONSENT:
+            self.ask_consent(preface)
+        elif at == SAFETY:
+            self.ask_continue(preface)
+        elif at == FEEDBACK:
+            self.send(feedback_message(self.ctx, self.state, preface))
+        elif question is not None:
+            self.send(question_message(self.ctx, self.state, question, preface))
+
+    def go_to(self, index: int, preface: str = "") -> None:
+        """Move to the question at `index`, or to the free-text question after the last."""
+        if index < len(self.state.questions):
+            self.state = self.state.moved(self.state.questions[index].id)
+        else:
+            self.state = self.state.moved(FEEDBACK)
+        self.reprompt(preface)
+
+    def finish(self, reason: EndReason) -> None:
+        answered = all(
+            (answer := self.state.answers.get(q.id)) is not None and not answer.skipped
+            for q in self.state.questions
+        )
+        self.emit(SurveyCompleted(partial=reason != "finished" or not answered, reason=reason))
+        self.state = self.state.moved(END + reason, resume_at="")
+
+    def record(self, question: Question, score: float | None) -> None:
+        skipped = score is None
+        answers = {**self.state.answers, question.id: Answer(score, skipped)}
+        self.state = replace(self.state, answers=answers)
+        wording = self.ctx.instruments[question.instrument].wording
+        self.emit(
+            AnswerRecorded(
+                question.instrument, question.version, question.item, score, skipped, wording
+            )
+        )
+
+    def miss(self, code: str) -> None:
+        """An answer that was not an answer: re-ask kindly; after three, move on."""
+        self.emit(InputRejected(code))
+        misses = self.state.misses + 1
+        question = self.state.question
+        if misses < MAX_MISSES:
+            self.state = replace(self.state, misses=misses)
+            faces = question is not None and question.scale == "faces"
+            buttons = self.ctx.capabilities.buttons
+            self.reprompt(self.preface(*reask_keys(code, faces=faces, buttons=buttons)))
+        elif question is not None:
+            self.record(question, None)
+            self.go_to(self.state.questions.index(question) + 1, self.preface("skipped"))
+        elif self.state.at == CONSENT:
+            self.say(t(self.ctx, "consent.unclear"), "consent")
+            self.finish("consent_unclear")
+        elif self.state.at == SAFETY:
+            self.say(t(self.ctx, "safety.goodbye"), "safety")
+            self.finish("safety")
+
+    # --- inputs -------------------------------------------------------------------------
+
+    def start(self, start: StartSurvey) -> None:
+        if self.state.active:
+            self.finish("replaced")
+        questions, dropped = build_questions(start, self.ctx)
+        for dropped_id in dropped:
+            self.emit(InputRejected("start:unknown_id", detail=dropped_id))
+        if not questions:
+            self.emit(InputRejected("start:nothing_to_ask"))
+            return
+        first = CONSENT if self.ctx.ask_consent else questions[0].id
+        self.state = SurveyState(at=first, questions=questions, session=start.session_took_place)
+        self.emit(SurveyStarted(tuple(dict.fromkeys(q.instrument for q in questions))))
+        if self.ctx.ask_consent:
+            self.ask_consent()
+        else:
+            self.greet("hello")
+
+    def greet(self, opener: str) -> None:
+        self.say(f"{t(self.ctx, opener)} {t(self.ctx, 'greeting')}", "greeting")
+        self.reprompt()
+
+    def expire(self) -> None:
+        if self.state.active:
+            self.finish("expired")
+
+    def remind(self) -> None:
+        if not self.state.active:
+            return
+        self.reprompt(self.preface("reminder"))
+        last = self.events[-1]
+        if isinstance(last, SendMessage):
+            self.events[-1] = SendMessage(replace(last.message, purpose="reminder"))
+
+    def text(self, raw: str) -> None:
+        command = parse_command(raw)
+        if command == "stop":
+            self.stop()
+        elif command == "help":
+            self.emit(HelpRequested())
+            self.say(t(self.ctx, "help"), "help")
+            self.reprompt()
+        elif command == "start":
+            self.resume()
+        elif command == "start_token":
+            self.emit(InputRejected("start:token_for_host"))  # an invite link: host's job
+        elif hits := self.ctx.lexicon.scan(raw):
+            self.concern(raw, [(hit.category, hit.term) for hit in hits])
+        elif command == "back":
+            self.back()
+        else:
+            self.answer_text(raw)
+
+    def stop(self) -> None:
+        self.emit(ConsentChanged("withdrawn"))
+        # Sent although consent was just withdrawn: it confirms the stop (purpose "stop").
+        self.say(t(self.ctx, "stop.confirm"), "stop")
+        if self.state.active:
+            self.finish("stopped")
+        else:
+            self.state = self.state.moved(END + "stopped")
+
+    def resume(self) -> None:
+        if self.state.at == CONSENT:
+            self.consent(True)
+        elif self.state.active:
+            self.emit(InputRejected("start:already_active"))
+            self.reprompt(self.preface("start.already"))
+        else:
+            self.emit(ConsentChanged("resumed"))
+            self.state = self.state.moved(IDLE)
+            self.say(t(self.ctx, "start.confirm"), "start")
+
+    def concern(self, raw: str, hits: list[tuple[str, str]]) -> None:
+        at_feedback = self.state.at == FEEDBACK
+        if at_feedback:
+            self.emit(FreeTextRecorded(raw.strip()[:MAX_FREE_TEXT]))
+        source: Literal["free_text", "message"] = "free_text" if at_feedback else "message"
+        for category, term in hits:
+            self.emit(SafetyConcern(category, term, source))
+        self.say(safety_reply(self.ctx), "safety")
+        if at_feedback:
+            # The last answer was a disclosure: the safety reply is the goodbye, not "thanks".
+            self.finish("finished")
+        elif self.state.at == CONSENT:
+            self.ask_consent()
+        elif self.state.at == SAFETY:
+            self.ask_continue()
+        elif self.state.question is not None:
+            self.state = self.state.moved(SAFETY, resume_at=self.state.at)
+            self.ask_continue()
+
+    def back(self) -> None:
+        index = self.state.index
+        if self.state.at == FEEDBACK:
+            index = len(self.state.questions)
+        if index is None:
+            self.not_here("back:not_here")
+        elif index == 0:
+            self.emit(InputRejected("back:nothing_before"))
+            self.reprompt(self.preface("back.first"))
+        else:
+            self.go_to(index - 1, self.preface("back.ok"))
+
+    def not_here(self, code: str) -> None:
+        """Input that means nothing where the survey is."""
+        self.emit(InputRejected(code))
+        if self.state.active:
+            self.reprompt(self.preface("reask.again"))
+        elif self.state.at != END + "stopped":  # after STOP only START and HELP get a reply
+            self.say(t(self.ctx, "idle"), "idle")
+
+    def answer_text(self, raw: str) -> None:
+        at, question = self.state.at, self.state.question
+        if at in (CONSENT, SAFETY):
+            answer = parse_yes_no(raw)
+            if answer is None:
+                self.miss("yes_no:unclear")
+            elif at == CONSENT:
+                self.consent(answer)
+            else:
+                self.carry_on(answer)
+        elif at == FEEDBACK:
+            if not raw.strip():
+                self.emit(InputRejected("feedback:empty"))
+                self.reprompt()
+                return
+            if not is_nothing_to_add(raw):
+                self.emit(FreeTextRecorded(raw.strip()[:MAX_FREE_TEXT]))
+            self.thank()
+        elif question is not None:
+            self.rate(question, raw)
+        else:
+            self.not_here("survey:not_active" if at != END + "stopped" else "survey:stopped")
+
+    def rate(self, question: Question, raw: str) -> None:
+        block = block_of(self.state, question)
+        several = self.ctx.capabilities.several_answers_per_message
+        parsed = parse_ratings(raw, question.scale, several=several, max_count=len(block))
+        if isinstance(parsed, Rejected):
+            self.miss(parsed.code)
+            return
+        index = self.state.questions.index(question)
+        if isinstance(parsed, SkipItem):
+            self.record(question, None)
+            self.go_to(index + 1)
+            return
+        assert isinstance(parsed, Ratings)
+        for answered, score in zip(block, parsed.scores, strict=False):
+            self.record(answered, score)
+        self.go_to(index + len(parsed.scores))
+
+    def consent(self, given: bool) -> None:
+        version = self.text_version("consent.ask")
+        if given:
+            self.emit(ConsentChanged("given", version))
+            self.state = self.state.moved(self.state.questions[0].id)
+            self.greet("consent.thanks")
+        else:
+            self.emit(ConsentChanged("declined", version))
+            self.say(t(self.ctx, "consent.declined"), "consent")
+            self.finish("declined")
+
+    def carry_on(self, wants_to: bool) -> None:
+        if not wants_to:
+            self.say(t(self.ctx, "safety.goodbye"), "safety")
+            self.finish("safety")
+            return
+        target = self.state.resume_at
+        self.state = self.state.moved(target, resume_at="")
+        self.reprompt(self.preface("safety.resume"))
+
+    def thank(self) -> None:
+        self.say(t(self.ctx, "thanks"), "thanks")
+        self.finish("finished")
+
+    def button(self, press: ButtonPress) -> None:
+        data, at, question = press.data, self.state.at, self.state.question
+        if data in ("stop", "help", "start", "back"):
+            self.text(data)
+        elif press.state_id is not None and press.state_id != at:
+            if self.state.active:
+                self.emit(InputRejected("button:stale"))
+                self.reprompt(self.preface(*reask_keys("button:stale")))
+            else:
+                self.not_here("button:stale")
+        elif at in (CONSENT, SAFETY) and data in ("yes", "no"):
+            (self.consent if at == CONSENT else self.carry_on)(data == "yes")
+        elif at == FEEDBACK and data == "skip":
+            self.thank()
+        elif question is not None and data == "skip":
+            self.record(question, None)
+            self.go_to(self.state.questions.index(question) + 1)
+        elif question is not None and data.startswith("v:"):
+            score = parse_button_score(data, question.scale)
+            if score is None:
+                self.miss("button:unknown")
+            else:
+                self.record(question, score)
+                self.go_to(self.state.questions.index(question) + 1)
+        elif self.state.active:
+            self.miss("button:unknown")
+        else:
+            self.not_here("button:unknown")
