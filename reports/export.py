@@ -1,0 +1,114 @@
+"""The case export of CONTRACT.md: one JSON object, or CSV with one row per item answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reports.alerts import evaluate
+from reports.model import Alert, CaseData, ItemAnswer
+from reports.rules import DEFAULT_RULES, ScoringRules
+
+# The columns of "answers" in CONTRACT.md, in its order; also the CSV header.
+ANSWER_COLUMNS = (
+    "answered_at",
+    "participant_id",
+    "rater_role",
+    "instrument",
+    "instrument_version",
+    "item",
+    "score",
+    "partial",
+)
+# Spreadsheets run cells starting with these as formulas; ids and item names come from
+# organisations' text packs, so a leading quote keeps such a cell text (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _ordered(answers: Sequence[ItemAnswer]) -> list[ItemAnswer]:
+    return sorted(answers, key=lambda a: (a.answered_at, a.participant_id, a.instrument, a.item))
+
+
+def answer_row(answer: ItemAnswer) -> dict[str, Any]:
+    """One answer as the contract's JSON object."""
+    return {
+        "answered_at": _utc(answer.answered_at),
+        "participant_id": answer.participant_id,
+        "rater_role": answer.rater_role,
+        "instrument": answer.instrument,
+        "instrument_version": answer.instrument_version,
+        "item": answer.item,
+        "score": None if answer.score is None else float(answer.score),
+        "partial": bool(answer.partial),
+    }
+
+
+def export_document(
+    case: CaseData,
+    *,
+    alerts: Sequence[Alert] | None = None,
+    rules: ScoringRules = DEFAULT_RULES,
+) -> dict[str, Any]:
+    """The export object: case, answers, alerts (the rules' alerts unless given)."""
+    alerts = evaluate(case, rules) if alerts is None else alerts
+    return {
+        "case": {
+            "case_id": case.case_id,
+            "ref": case.ref,
+            "period": [case.period[0].isoformat(), case.period[1].isoformat()],
+        },
+        "answers": [answer_row(a) for a in _ordered(case.answers)],
+        "alerts": [
+            {"rule": a.rule, "raised_at": _utc(a.raised_at), "detail": a.detail}
+            for a in sorted(alerts, key=lambda a: a.raised_at)
+        ],
+    }
+
+
+def _write(data: bytes, path: Path | str | None) -> bytes:
+    if path is not None:
+        Path(path).write_bytes(data)
+    return data
+
+
+def export_json(
+    case: CaseData,
+    *,
+    alerts: Sequence[Alert] | None = None,
+    rules: ScoringRules = DEFAULT_RULES,
+    path: Path | str | None = None,
+) -> bytes:
+    """The export as UTF-8 JSON bytes; also written to `path` when given."""
+    doc = export_document(case, alerts=alerts, rules=rules)
+    return _write(json.dumps(doc, ensure_ascii=False, indent=2).encode() + b"\n", path)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_csv(case: CaseData, *, path: Path | str | None = None) -> bytes:
+    """The answers as UTF-8 CSV (header = ANSWER_COLUMNS); an empty score is a skipped item."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(ANSWER_COLUMNS)
+    for answer in _ordered(case.answers):
+        row = answer_row(answer)
+        writer.writerow([_cell(row[c]) for c in ANSWER_COLUMNS])
+    return _write(buf.getvalue().encode(), path)
