@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Info, generate_latest
 
+from bot import webchat_page, webhooks
 from bot.runtime import Runtime
+from bot.services import Services
 from storage.db import DatabaseUnavailable, ping
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -53,12 +56,40 @@ def build_registry() -> CollectorRegistry:
     return registry
 
 
-def create_app(runtime: Runtime) -> web.Application:
-    """The web application for one process."""
+def create_app(runtime: Runtime, services: Services | None = None,
+               *, background: bool = True) -> web.Application:
+    """The web application for one process; `background` runs the sweep and dispatcher."""
     app = web.Application(client_max_size=1024 * 1024)
+    services = services or Services(runtime)
     app[RUNTIME] = runtime
     app[REGISTRY] = build_registry()
     app[STARTED] = time.monotonic()
+    app[webhooks.CHANNELS] = services.channels
+    app[webhooks.ENGINE] = runtime.engine
+    app[webhooks.VAULT] = runtime.vault
+    app[webhooks.ON_STORED] = services.on_stored
+    app[webhooks.TASKS] = set()
+    app[webchat_page.SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    webhooks.add_routes(app)
+    webchat_page.add_routes(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if background:
+            await services.start()
+        else:
+            for channel in services.channels.values():
+                await channel.start()
+        yield
+        tasks = app[webhooks.TASKS]
+        if tasks:  # let acknowledged messages finish processing before we go
+            await asyncio.wait(tasks, timeout=10)
+        if background:
+            await services.stop()
+        else:
+            for channel in services.channels.values():
+                await channel.close()
+
+    app.cleanup_ctx.append(lifecycle)
     return app

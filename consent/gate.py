@@ -59,14 +59,16 @@ class ContactGate:
         if purpose == "stop_confirmation":
             return Decision(True)
         agreed = state(session, person.id, channel)
-        if agreed.withdrawn or person.status == "withdrawn":
-            return Decision(False, "consent:withdrawn")
-        if purpose == "reply":
-            return Decision(True)
         age = self._age(session, person, now.date()) if person.role == "child" else None
         needs_guardian = age is not None and age < SELF_CONSENT_AGE
         if needs_guardian and not agreed.guardian_agreed:
             return Decision(False, "consent:no_guardian_agreement")
+        if purpose == "reply":
+            # An answer to what the person just wrote (help, a safety reply, a re-ask). After
+            # STOP the engine only answers HELP, START and words that suggest risk.
+            return Decision(True)
+        if agreed.withdrawn or person.status == "withdrawn":
+            return Decision(False, "consent:withdrawn")
         if purpose == "consent":
             # Asking for the person's own yes is the one outreach allowed before it.
             return Decision(True)

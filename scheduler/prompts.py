@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import DuePrompt, Participant, new_id, utcnow
 
@@ -21,5 +21,5 @@ def add_prompt(
               "due_at": due_at, "status": "pending", "attempts": 0, "created_at": utcnow()}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = session.execute(insert(DuePrompt).values(**values).on_conflict_do_nothing(
-        index_elements=["participant_id", "dedupe_key"]))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        index_elements=["participant_id", "dedupe_key"]).returning(col(DuePrompt.id)))
+    return result.first() is not None

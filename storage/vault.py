@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.crypto import KeyDestroyed, UnknownKey, context, key_id_of, new_key, open_sealed, seal
@@ -105,13 +107,18 @@ class Vault:
         kid = f"dk_{new_id()}"
         key = new_key()
         master_id, wrapped = self.ring.wrap(key, kid)
-        row = DataKey(
+        # Two processes may both see no key and both create one; the unique (scope, owner,
+        # version) lets exactly one insert win, and the other adopts the winner's key.
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(DataKey).values(
             id=kid, scope=scope, owner_id=owner_id, case_id=case_id, version=version,
-            master_key_id=master_id, wrapped=wrapped,
-        )
-        session.add(row)
-        session.flush()
-        self._keys[kid] = (key, time.monotonic() + self._ttl)
+            active=True, master_key_id=master_id, wrapped=wrapped, created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["scope", "owner_id", "version"]))
+        row = session.exec(select(DataKey).where(
+            DataKey.scope == scope, DataKey.owner_id == owner_id, DataKey.version == version
+        ).execution_options(populate_existing=True)).one()
+        if row.id == kid:
+            self._keys[kid] = (key, time.monotonic() + self._ttl)
         return row
 
     def destroy(self, session: Session, rows: Iterable[DataKey]) -> int:

@@ -73,7 +73,9 @@ class WebChatChannel:
             raise MalformedRequest("input too long")
         # The page sends a fresh id per submit so a double click is stored once.
         client_id = (form.get("msg_id") or [""])[0]
-        provider_id = client_id if _CLIENT_ID.match(client_id) else uuid.uuid4().hex
+        # Scoped to the participant, so one person's ids can never collide with another's.
+        unique = client_id if _CLIENT_ID.match(client_id) else uuid.uuid4().hex
+        provider_id = f"{participant}:{unique}"
         if choice:
             return [
                 Inbound(

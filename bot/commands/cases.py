@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
@@ -70,7 +70,9 @@ def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> N
                          target=f"participant:{person.id}")
         token = None
         if args.channel in ("telegram", "webchat"):
-            token = invites.create_invite(session, person, now=now)
+            # A Telegram code links a chat once; a web-chat code is the page itself, reused.
+            ttl = timedelta(days=365) if args.channel == "webchat" else invites.DEFAULT_TTL
+            token = invites.create_invite(session, person, now=now, ttl=ttl)
         audit.append(session, actor=actor, action="participant.add",
                      target=f"participant:{person.id}", detail=f"role={args.role}")
     result: dict[str, object] = {"ok": True, "participant_id": person.id, "case_id": case.id,
@@ -79,7 +81,8 @@ def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> N
     if token:
         url = _invite_url(rt, args.channel, token)
         result.update(invite_url=url, invite_code=token)
-        lines.append(f"invite code (single use, 14 days): {token}")
+        lines.append(f"invite code: {token}" + (" (single use, 14 days)"
+                                                  if args.channel == "telegram" else ""))
         lines.append(f"invite link: {url}" if url else
                      "invite link: set STEMME_TELEGRAM_BOT_USERNAME to print the t.me link")
     out.result(result, "\n".join(lines))

@@ -1,7 +1,7 @@
 """All tables; importing this module registers them on SQLModel.metadata."""
 
 from storage.models.base import UTCDateTime, new_id, utcnow
-from storage.models.governance import AuditEntry, Consent, DataKey
+from storage.models.governance import AuditEntry, Consent, DataKey, Throttle
 from storage.models.messaging import InboxMessage, OutboxMessage
 from storage.models.people import Case, Goal, Invite, Participant, User
 from storage.models.schedule import DuePrompt, Meeting
@@ -23,6 +23,7 @@ __all__ = [
     "Meeting",
     "OutboxMessage",
     "Participant",
+    "Throttle",
     "UTCDateTime",
     "User",
     "new_id",

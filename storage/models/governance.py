@@ -22,7 +22,7 @@ class Consent(SQLModel, table=True):
     given_by: str = Field(max_length=20)  # self | guardian
     age_at_time: int | None = None
     scope: str = Field(default="ratings,reminders", max_length=200)
-    text_version: str = Field(default="1", max_length=20)
+    text_version: str = Field(default="1", max_length=80)  # e.g. consent.ask.child@da:<sha>
     language: str = Field(default="da", max_length=5)
     recorded_by: str = Field(max_length=80)  # "participant" (in chat) or a user's e-mail
     legal_basis: str | None = Field(default=None, max_length=200)
@@ -42,6 +42,16 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", max_length=500)
     prev_hash: str = Field(max_length=64, unique=True)  # a fork in the chain cannot commit
     hash: str = Field(max_length=64, unique=True)
+
+
+class Throttle(SQLModel, table=True):
+    """A counter per (blind key, window): wrong invite tokens and replies to unknown senders."""
+
+    __tablename__ = "throttles"
+
+    key: str = Field(primary_key=True, max_length=64)  # HMAC of what is counted; no address
+    window: str = Field(primary_key=True, max_length=20)  # e.g. the UTC day
+    count: int = 0
 
 
 class DataKey(SQLModel, table=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from storage.models import Answer, FreeText, Participant
@@ -47,10 +48,19 @@ def record_answer(
     *,
     answered_at: datetime,
     conversation_id: str | None = None,
+    replace: bool = False,
 ) -> Answer:
-    """Store one item answer; a score outside 0-10 is refused before anything is written."""
+    """Store one item answer; a score outside 0-10 is refused before anything is written.
+
+    With `replace`, an earlier answer to the same item in the same conversation is removed
+    first: the person went back and changed it, and the newest answer is the one that counts.
+    """
     if item.score is not None and not 0 <= item.score <= 10:
         raise ValueError(f"score {item.score} is outside 0-10")
+    if replace and conversation_id is not None:
+        session.execute(delete(Answer).where(
+            col(Answer.conversation_id) == conversation_id,
+            col(Answer.instrument) == item.instrument, col(Answer.item) == item.item))
     row = Answer(
         case_id=person.case_id, participant_id=person.id, conversation_id=conversation_id,
         rater_role=person.role, instrument=item.instrument,

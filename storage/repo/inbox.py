@@ -32,9 +32,9 @@ def store_inbound(
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(InboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["provider", "provider_id"])
-    result = session.execute(stmt)
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+        index_elements=["provider", "provider_id"]).returning(col(InboxMessage.id))
+    # RETURNING, not rowcount: a row back is the only portable proof that this insert won.
+    if session.execute(stmt).first() is not None:
         return row.id, True
     existing = session.exec(select(InboxMessage.id).where(
         InboxMessage.provider == provider, InboxMessage.provider_id == provider_id)).one()

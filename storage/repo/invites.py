@@ -47,3 +47,16 @@ def redeem_invite(session: Session, token: str, *, now: datetime) -> Participant
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Participant, invite.participant_id)
+
+
+def resolve_webchat(session: Session, token: str, *, now: datetime) -> Participant | None:
+    """The web-chat participant a page token belongs to (reusable until it expires)."""
+    if not TOKEN_RE.match(token):
+        return None
+    invite = session.exec(select(Invite).where(Invite.token_hash == token_hash(token))).first()
+    if invite is None or invite.expires_at <= now:
+        return None
+    person = session.get(Participant, invite.participant_id)
+    if person is None or person.channel != "webchat" or person.status == "erased":
+        return None
+    return person

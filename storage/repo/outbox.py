@@ -42,8 +42,9 @@ def enqueue(
         "not_before", "status", "attempts", "created_at")}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = session.execute(insert(OutboxMessage).values(**values)
-                             .on_conflict_do_nothing(index_elements=["idempotency_key"]))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+                             .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                             .returning(col(OutboxMessage.id)))
+    return result.first() is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,26 +62,36 @@ class Claimed:
 
 def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: int = 50,
           channel: str | None = None) -> list[Claimed]:
-    """Claim due rows for sending (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer)."""
+    """Claim due rows for sending, atomically; each row goes to exactly one claimer.
+
+    One UPDATE ... WHERE id IN (SELECT ...) AND <still claimable> RETURNING: a row another
+    claimer took in the meantime no longer matches, and on PostgreSQL the inner SELECT skips
+    rows locked by a concurrent claim (FOR UPDATE SKIP LOCKED).
+    """
+    claimable = or_(col(OutboxMessage.status) == "pending",
+                    (col(OutboxMessage.status) == "sending")
+                    & (col(OutboxMessage.claimed_at) < now - LEASE))
     with Session(engine, expire_on_commit=False) as session:
-        due = select(OutboxMessage.id).where(
-            or_(col(OutboxMessage.status) == "pending",
-                (col(OutboxMessage.status) == "sending")
-                & (col(OutboxMessage.claimed_at) < now - LEASE)),
-            col(OutboxMessage.not_before) <= now,
-        ).order_by(col(OutboxMessage.not_before)).limit(limit)
+        due = select(OutboxMessage.id).where(claimable, col(OutboxMessage.not_before) <= now)
         if channel:
             due = due.where(OutboxMessage.channel == channel)
+        due = due.order_by(col(OutboxMessage.not_before), col(OutboxMessage.created_at))
+        due = due.limit(limit)
         if engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        ids = list(session.exec(due).all())
+        taken = session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id).in_(due.scalar_subquery()),
+                                        claimable)
+            .values(status="sending", claimed_by=worker, claimed_at=now,
+                    attempts=OutboxMessage.attempts + 1)
+            .returning(col(OutboxMessage.id)))
+        ids = [row[0] for row in taken]
         if not ids:
+            session.commit()
             return []
-        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-                        .values(status="sending", claimed_by=worker, claimed_at=now,
-                                attempts=OutboxMessage.attempts + 1))
         rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-                            .order_by(col(OutboxMessage.not_before))).all()
+                            .order_by(col(OutboxMessage.not_before),
+                                      col(OutboxMessage.created_at))).all()
         out = [Claimed(r.id, r.idempotency_key, r.participant_id, r.channel, r.purpose,
                        r.attempts, json.loads(vault.open(session, r, "payload") or "{}"))
                for r in rows]
@@ -138,3 +149,9 @@ def cancel_pending(session: Session, *, participant_id: str | None = None,
         stmt = stmt.where(col(OutboxMessage.purpose).in_(purposes))
     result = session.execute(stmt.values(status="cancelled", last_error="cancelled"))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def open_payload(session: Session, vault: Vault, row: OutboxMessage) -> dict[str, Any]:
+    """The stored message and address of an outbox row."""
+    text = vault.open(session, row, "payload")
+    return json.loads(text) if text else {}

@@ -29,7 +29,7 @@ async def test_typed_text_is_parsed(channel: WebChatChannel) -> None:
     [inbound] = await channel.verify_and_parse({}, body, "/chat/tok-abc")
 
     assert (inbound.kind, inbound.text, inbound.address) == ("text", "Det går godt", "webchat:p-1")
-    assert inbound.provider_id == "c1d2e3f4g5"
+    assert inbound.provider_id == "p-1:c1d2e3f4g5"  # scoped to the participant
     assert inbound.received_at == NOW
 
 
@@ -39,7 +39,8 @@ async def test_tapped_choice_is_a_button(channel: WebChatChannel) -> None:
     [inbound] = await channel.verify_and_parse({}, body, "/chat/tok-abc")
 
     assert (inbound.kind, inbound.button_data) == ("button", "outcome:me:7")
-    assert len(inbound.provider_id) == 32  # generated when the page sent no usable msg_id
+    # generated when the page sent no usable msg_id, scoped to the participant
+    assert inbound.provider_id.startswith("p-1:") and len(inbound.provider_id) == 36
 
 
 async def test_empty_post_is_nothing(channel: WebChatChannel) -> None:

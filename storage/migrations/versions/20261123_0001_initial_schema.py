@@ -71,6 +71,12 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.create_index('ix_inbox_status_received', ['status', 'received_at'], unique=False)
 
+    op.create_table('throttles',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('window', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key', 'window')
+    )
     op.create_table('users',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
@@ -192,7 +198,7 @@ def upgrade() -> None:
     sa.Column('given_by', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('age_at_time', sa.Integer(), nullable=True),
     sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('text_version', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('text_version', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('legal_basis', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -356,6 +362,8 @@ def upgrade() -> None:
 
 
 
+
+
 def downgrade() -> None:
     """Revert this revision."""
     if op.get_bind().dialect.name == "postgresql":
@@ -440,6 +448,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_email'))
 
     op.drop_table('users')
+    op.drop_table('throttles')
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.drop_index('ix_inbox_status_received')
 

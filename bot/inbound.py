@@ -1,0 +1,209 @@
+"""Processes stored inbound messages: find the person, gate, run the engine, queue replies.
+
+Each inbox row is processed in one transaction that starts by flipping the row from "new" to
+"done". A crash rolls that back, so the row is found again at start-up; a second processor
+(another process, or the recovery sweep) finds nothing left to flip and stops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from bot.channels.base import Inbound
+from bot.flows import ButtonPress, Input, Text
+from bot.flows.messages import OutgoingMessage
+from bot.i18n import t
+from bot.surveys import Outcome, Surveys
+from bot.wire import inbound_from_dict, message_to_dict
+from consent.withdrawal import mark_unreachable
+from storage.blind_index import BlindIndex
+from storage.models import Conversation, InboxMessage, OutboxMessage, Participant, utcnow
+from storage.repo import cases, invites, outbox
+from storage.repo.inbox import open_payload
+from storage.repo.throttle import hit
+from storage.vault import Vault
+
+log = structlog.get_logger("stemme.inbound")
+MAX_ATTEMPTS = 5
+WRONG_TOKENS_PER_DAY = 5
+
+
+@dataclass
+class Effects:
+    """Work for after the commit: provider calls that are not messages, and wake-ups."""
+
+    callback_query_id: str | None = None
+    remove_keyboard: tuple[str, str] | None = None  # (address, message id)
+    messages: int = 0
+    safety_alert_ids: list[str] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.messages += outcome.messages
+        self.safety_alert_ids.extend(outcome.safety_alert_ids)
+
+
+class InboundRouter:
+    """Turns one stored inbound message into engine input for the right participant."""
+
+    def __init__(self, *, engine: Engine, vault: Vault, index: BlindIndex, surveys: Surveys,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine, self.vault, self.index, self.surveys = engine, vault, index, surveys
+        self.clock = clock
+        self._throttle_key = vault.ring.derive("throttle")
+
+    # -- the unit of work ------------------------------------------------------------------
+    def process(self, inbox_id: str) -> Effects | None:
+        """Process one inbox row once; None when another worker already did."""
+        now = self.clock()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                taken = session.execute(
+                    update(InboxMessage).where(col(InboxMessage.id) == inbox_id,
+                                               col(InboxMessage.status) == "new")
+                    .values(status="done", processed_at=now))
+                if taken.rowcount != 1:  # type: ignore[attr-defined]
+                    return None
+                row = session.get(InboxMessage, inbox_id)
+                assert row is not None
+                inbound = inbound_from_dict(open_payload(session, self.vault, row))
+                effects = self.route(session, inbound, key=f"in:{inbox_id}", now=now)
+                row.payload = None  # the answers are sealed elsewhere; keep no second copy
+                session.add(row)
+                session.commit()
+                return effects
+        except Exception as exc:
+            log.exception("inbound processing failed", inbox_id=inbox_id)
+            self._count_failure(inbox_id, exc)
+            return None
+
+    def _count_failure(self, inbox_id: str, exc: Exception) -> None:
+        with Session(self.engine) as session:
+            row = session.get(InboxMessage, inbox_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.error = f"{exc.__class__.__name__}"[:200]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"  # kept for an operator; never silently dropped
+            session.add(row)
+            session.commit()
+
+    def pending_ids(self, limit: int = 500, received_before: datetime | None = None) -> list[str]:
+        """Stored rows still to process (start-up recovery, and the periodic sweep)."""
+        query = select(InboxMessage.id).where(InboxMessage.status == "new")
+        if received_before is not None:
+            query = query.where(col(InboxMessage.received_at) <= received_before)
+        with Session(self.engine) as session:
+            return list(session.exec(query.order_by(col(InboxMessage.received_at))
+                                     .limit(limit)).all())
+
+    # -- routing ---------------------------------------------------------------------------
+    def route(self, session: Session, inbound: Inbound, *, key: str, now: datetime) -> Effects:
+        """Decide who this is and what the engine should hear."""
+        effects = Effects(callback_query_id=inbound.callback_query_id)
+        if inbound.kind == "status":
+            return effects
+        people = self._people(session, inbound.address)
+        if inbound.kind == "blocked":
+            for blocked in people:
+                mark_unreachable(session, blocked, at=now, reason="telegram:blocked")
+            return effects
+        if inbound.kind == "command_start" and inbound.start_token:
+            linked = self._link(session, inbound, now)
+            if linked is not None:
+                self.surveys.start(session, linked, now, trigger="reply")
+                effects.messages += 1
+                return effects
+            if not people:
+                self._generic_reply(session, inbound, now, reason="token")
+                return effects
+        person = self._choose(session, people)
+        if person is None:
+            self._generic_reply(session, inbound, now, reason="unknown")
+            return effects
+        event = self._event(session, person, inbound)
+        if inbound.kind == "button" and inbound.prompt_message_id:
+            effects.remove_keyboard = (inbound.address, inbound.prompt_message_id)
+        effects.add(self.surveys.handle(session, person, event, now, key=key))
+        return effects
+
+    def _people(self, session: Session, address: str) -> list[Participant]:
+        scheme, _, value = address.partition(":")
+        if scheme == "telegram":
+            return cases.participants_by_chat(session, self.index, value)
+        if scheme == "tel":
+            return cases.participants_by_phone(session, self.index, value)
+        if scheme == "webchat":
+            person = session.get(Participant, value)
+            return [person] if person else []
+        return []
+
+    def _choose(self, session: Session, people: list[Participant]) -> Participant | None:
+        """A parent in two cases answers the survey that is running; else the newest case."""
+        live = [p for p in people if p.status != "erased"]
+        for person in live:
+            if session.exec(select(Conversation.id).where(
+                    Conversation.participant_id == person.id,
+                    Conversation.status == "active")).first():
+                return person
+        return live[0] if live else None
+
+    def _link(self, session: Session, inbound: Inbound, now: datetime) -> Participant | None:
+        """Redeem a Telegram deep-link token; throttled per chat against guessing."""
+        chat_key = self._blind(inbound.address)
+        day = now.date().isoformat()
+        if hit(session, f"link:{chat_key}", day) > WRONG_TOKENS_PER_DAY:
+            return None
+        person = invites.redeem_invite(session, inbound.start_token or "", now=now)
+        if person is None or person.channel != "telegram":
+            return None
+        cases.link_chat(session, self.vault, self.index, person, inbound.address.split(":")[1])
+        return person
+
+    def _event(self, session: Session, person: Participant, inbound: Inbound) -> Input:
+        if inbound.kind == "button" and inbound.button_data is not None:
+            return ButtonPress(inbound.button_data,
+                               self._state_of_prompt(session, person, inbound))
+        if inbound.kind in ("command", "command_start") and inbound.command:
+            return Text(f"/{inbound.command}")
+        return Text(inbound.text or "")
+
+    def _state_of_prompt(self, session: Session, person: Participant,
+                         inbound: Inbound) -> str | None:
+        """The question a tapped keyboard belonged to, so an old keyboard cannot answer anew."""
+        if not inbound.prompt_message_id:
+            return None
+        row = session.exec(select(OutboxMessage).where(
+            OutboxMessage.provider_message_id == inbound.prompt_message_id,
+            OutboxMessage.participant_id == person.id)).first()
+        if row is None:
+            return None
+        payload = outbox.open_payload(session, self.vault, row)
+        return str(payload.get("message", {}).get("meta", {}).get("state_id") or "") or None
+
+    def _blind(self, address: str) -> str:
+        return hmac.new(self._throttle_key, address.encode(), hashlib.sha256).hexdigest()[:40]
+
+    def _generic_reply(self, session: Session, inbound: Inbound, now: datetime,
+                       reason: str) -> None:
+        """One generic reply per sender and day; it reveals nothing about any case."""
+        if inbound.provider == "webchat":
+            return
+        blind = self._blind(inbound.address)
+        language = "en" if (inbound.language or "").startswith("en") else "da"
+        outbox.enqueue(session, self.vault, participant=None, channel=inbound.provider,
+                       # Short, generic, the same for everyone: it reveals nothing.
+                       message=message_to_dict(OutgoingMessage(t("unknown_sender", language),
+                                                               purpose="reply")),
+                       purpose="reply", key=f"generic:{blind}:{now.date().isoformat()}",
+                       address=inbound.address)
+        log.info("inbound from unknown sender", provider=inbound.provider, reason=reason)
+

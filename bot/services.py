@@ -1,0 +1,168 @@
+"""One process's pipeline: channels, inbound router, surveys, dispatcher and the sweep jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import Session
+
+from bot.channels.base import Handler
+from bot.channels.telegram import TelegramChannel
+from bot.channels.twilio_sms import TwilioSmsChannel
+from bot.channels.webchat import WebChatChannel
+from bot.dispatch import Dispatcher
+from bot.inbound import Effects, InboundRouter
+from bot.runtime import Runtime
+from bot.surveys import SurveyConfig, Surveys
+from scheduler.planner import PlanConfig, plan_followups, plan_sessions
+from scheduler.sweep import SweepConfig, sweep_conversations, sweep_due
+from scheduler.windows import parse_quiet_hours
+from storage.models import Conversation, DuePrompt, Participant, utcnow
+from storage.repo.invites import resolve_webchat
+
+log = structlog.get_logger("stemme.services")
+
+
+def build_channels(rt: Runtime) -> dict[str, Handler]:
+    """The channels the settings switch on; web chat is always there."""
+    s = rt.settings
+
+    async def resolve(token: str) -> str | None:
+        def lookup() -> str | None:
+            with Session(rt.engine) as session:
+                person = resolve_webchat(session, token, now=utcnow())
+                return person.id if person else None
+        return await asyncio.to_thread(lookup)
+
+    channels: dict[str, Handler] = {"webchat": WebChatChannel(resolve_token=resolve)}
+    if s.telegram_token and s.telegram_webhook_secret:
+        channels["telegram"] = TelegramChannel(token=s.telegram_token,
+                                               webhook_secret=s.telegram_webhook_secret,
+                                               api_url=s.telegram_api_url)
+    if s.twilio_account_sid and s.twilio_auth_token and s.twilio_from:
+        channels["sms"] = TwilioSmsChannel(account_sid=s.twilio_account_sid,
+                                           auth_token=s.twilio_auth_token,
+                                           from_number=s.twilio_from, public_url=s.public_url,
+                                           api_url=s.twilio_api_url)
+    return channels
+
+
+class Services:
+    """Everything that moves messages in one process; several processes may share a database."""
+
+    def __init__(self, rt: Runtime, channels: Mapping[str, Handler] | None = None) -> None:
+        self.rt = rt
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.channels = dict(channels) if channels is not None else build_channels(rt)
+        s = rt.settings
+        self.surveys = Surveys(rt.vault, SurveyConfig(text_packs_dir=s.text_packs_dir,
+                                                      lexicon_path=s.risk_lexicon_file))
+        self.router = InboundRouter(engine=rt.engine, vault=rt.vault, index=rt.index,
+                                    surveys=self.surveys)
+        self.dispatcher = Dispatcher(engine=rt.engine, vault=rt.vault, channels=self.channels,
+                                     worker=self.worker)
+        self.sweep_config = SweepConfig(zone=s.zone, quiet=parse_quiet_hours(s.quiet_hours))
+        self.plan_config = PlanConfig(zone=s.zone)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeping = asyncio.Lock()
+
+    # -- inbound -------------------------------------------------------------------------
+    async def on_stored(self, inbox_ids: list[str]) -> None:
+        """Process newly stored inbound messages (called after the webhook's commit)."""
+        for inbox_id in inbox_ids:
+            effects = await asyncio.to_thread(self.router.process, inbox_id)
+            if effects is not None:
+                await self.after(effects)
+
+    async def after(self, effects: Effects) -> None:
+        """Provider calls that follow processing, and waking the dispatcher."""
+        telegram = self.channels.get("telegram")
+        if isinstance(telegram, TelegramChannel):
+            if effects.callback_query_id:
+                await telegram.answer_callback_query(effects.callback_query_id)
+            if effects.remove_keyboard:
+                await telegram.remove_keyboard(*effects.remove_keyboard)
+        if effects.messages:
+            self.dispatcher.wake.set()
+
+    async def recover_inbox(self, older_than: timedelta = timedelta(0)) -> int:
+        """Process what was stored but not processed (a crash between store and process)."""
+        cutoff = utcnow() - older_than
+        ids = await asyncio.to_thread(self.router.pending_ids, 500, cutoff)
+        await self.on_stored(ids)
+        return len(ids)
+
+    # -- scheduled work ------------------------------------------------------------------
+    def _start_prompt(self, session: Session, prompt: DuePrompt,
+                      person: Participant) -> str | None:
+        return self.surveys.start(session, person, utcnow(), prompt=prompt)
+
+    def sweep(self, now: datetime | None = None) -> dict[str, int]:
+        """Plan, start due surveys, remind and expire: the one interval job (sync)."""
+        now = now or utcnow()
+        with Session(self.rt.engine) as session:
+            planned = plan_sessions(session, now, self.plan_config)
+            planned += plan_followups(session, now, self.plan_config)
+            session.commit()
+        result = sweep_due(self.rt.engine, now, self.sweep_config, self._start_prompt,
+                           self.worker)
+
+        def remind(session: Session, conversation: Conversation) -> None:
+            self.surveys.remind(session, conversation, now)
+
+        def expire(session: Session, conversation: Conversation) -> None:
+            self.surveys.expire(session, conversation, now)
+
+        reminded, expired = sweep_conversations(self.rt.engine, now, remind=remind,
+                                                expire=expire)
+        return {"planned": planned, "started": result.started, "deferred": result.deferred,
+                "missed": result.missed, "reminded": reminded, "expired": expired}
+
+    async def sweep_job(self) -> None:
+        """The APScheduler job: the sweep in a thread, then recovery and a dispatcher wake-up."""
+        async with self._sweeping:
+            try:
+                counts = await asyncio.to_thread(self.sweep)
+                # Rows a live webhook task is still processing are younger than this.
+                await self.recover_inbox(older_than=timedelta(seconds=30))
+            except Exception:  # a failed sweep is retried at the next interval
+                log.exception("sweep failed")
+                return
+        if counts["started"] or counts["reminded"] or counts["expired"]:
+            self.dispatcher.wake.set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open channels, recover the inbox, start the dispatcher loop and the sweep job."""
+        for channel in self.channels.values():
+            await channel.start()
+        await self.recover_inbox()
+        task = asyncio.create_task(self.dispatcher.run_forever(self._stop))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self.scheduler = AsyncIOScheduler(timezone=self.rt.settings.zone)
+        # One job with a fixed id, replaced on every boot: never one job per participant.
+        self.scheduler.add_job(self.sweep_job, "interval", id="sweep", replace_existing=True,
+                               seconds=self.rt.settings.sweep_seconds, coalesce=True,
+                               max_instances=1, next_run_time=utcnow() + timedelta(seconds=1))
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop the jobs and the dispatcher, close the channels."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        async with self._sweeping:  # a sweep under way finishes its transaction first
+            self._stop.set()
+        self.dispatcher.wake.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        for channel in self.channels.values():
+            await channel.close()

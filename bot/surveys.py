@@ -1,0 +1,270 @@
+"""Runs the pure flow engine against storage: builds its context, applies its events.
+
+One call = one transaction: the new conversation state, the answers, consent changes, alerts
+and the outgoing messages are written together, or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.channels.base import ChannelInfo
+from bot.channels.telegram import TELEGRAM_INFO
+from bot.channels.twilio_sms import SMS_INFO
+from bot.channels.webchat import WEBCHAT_INFO
+from bot.flows import (
+    AnswerRecorded,
+    ConsentChanged,
+    Expire,
+    FlowContext,
+    FreeTextRecorded,
+    Input,
+    Remind,
+    SafetyConcern,
+    SendMessage,
+    StartSurvey,
+    SurveyCompleted,
+    SurveyState,
+    load_catalogue,
+    load_instruments,
+    load_lexicon,
+    new_state,
+    step,
+)
+from bot.flows.context import AgeBand, Language, Rater
+from bot.wire import message_to_dict
+from consent import agreements
+from consent.agreements import age_on
+from consent.withdrawal import resume, withdraw
+from storage.models import Alert, Answer, Case, Conversation, DuePrompt, Participant
+from storage.repo import outbox
+from storage.repo.answers import ItemScore, record_answer, record_free_text
+from storage.repo.cases import goal_texts, view_case
+from storage.vault import Vault
+
+CHANNEL_INFO: dict[str, ChannelInfo] = {
+    "telegram": TELEGRAM_INFO, "sms": SMS_INFO, "webchat": WEBCHAT_INFO}
+
+
+def age_band(age: int) -> AgeBand:
+    """The instrument age band for an age in whole years."""
+    if age < 6:
+        return "0-5"
+    if age < 13:
+        return "6-12"
+    if age < 18:
+        return "13-17"
+    return "18+"
+
+
+@dataclass(frozen=True)
+class SurveyConfig:
+    """Timing and wording sources for surveys."""
+
+    remind_after: timedelta = timedelta(hours=24)
+    expire_after: timedelta = timedelta(hours=72)
+    text_packs_dir: Path | None = None
+    lexicon_path: Path | None = None
+    urgent_deadline: timedelta = timedelta(hours=24)  # the municipality's duty to assess
+    languages: tuple[str, ...] = field(default=("da", "en"))
+
+
+@dataclass
+class Outcome:
+    """What one step did, for the caller's follow-up work (waking the dispatcher, alerts)."""
+
+    messages: int = 0
+    safety_alert_ids: list[str] = field(default_factory=list)
+    completed: bool = False
+
+
+class Surveys:
+    """Starts surveys and feeds them input; the only place flows meet storage."""
+
+    def __init__(self, vault: Vault, config: SurveyConfig | None = None) -> None:
+        self.vault = vault
+        self.config = config or SurveyConfig()
+
+    # -- context ---------------------------------------------------------------------------
+    def context(self, session: Session, person: Participant, case: Case, now: datetime,
+                *, ask_consent: bool = False) -> FlowContext:
+        """What the engine may know about this person right now."""
+        view = view_case(session, self.vault, case)
+        born = view.child_birth_date or date(now.year - 10, 1, 1)
+        first_name = (view.child_name or "").split(" ")[0] or None
+        language: Language = "en" if person.language == "en" else "da"
+        rater: Rater = person.role  # type: ignore[assignment]
+        return FlowContext(
+            language=language, rater=rater, age_band=age_band(age_on(born, now.date())),
+            capabilities=CHANNEL_INFO[person.channel].capabilities,
+            instruments=load_instruments(self.config.text_packs_dir),
+            catalogue=load_catalogue(language), child_name=first_name,
+            goals=dict(goal_texts(session, self.vault, case.id)) if person.role == "child"
+            else {},
+            ask_consent=ask_consent, lexicon=load_lexicon(self.config.lexicon_path),
+        )
+
+    def needs_consent(self, session: Session, person: Participant) -> bool:
+        """True when the person has not said yes themself yet (the first question asks)."""
+        return not agreements.state(session, person.id, person.channel).self_agreed
+
+    # -- starting --------------------------------------------------------------------------
+    def start(self, session: Session, person: Participant, now: datetime, *,
+              prompt: DuePrompt | None = None, trigger: str = "sweep") -> str | None:
+        """Start a survey for `person` (replacing an unfinished one); returns its id."""
+        case = session.get(Case, person.case_id)
+        if case is None or case.status != "open":
+            return None
+        self._close_active(session, person.id, now)
+        ask = self.needs_consent(session, person)
+        ctx = self.context(session, person, case, now, ask_consent=ask)
+        goals = tuple(goal_id for goal_id in ctx.goals)
+        took_place = prompt is None or prompt.kind == "session"
+        conversation = Conversation(case_id=case.id, participant_id=person.id,
+                                    prompt_id=prompt.id if prompt else None, started_at=now,
+                                    updated_at=now, remind_at=now + self.config.remind_after,
+                                    expires_at=now + self.config.expire_after)
+        session.add(conversation)
+        session.flush()
+        purpose = "reply" if trigger == "reply" else ("consent" if ask else "survey")
+        result = step(new_state(), StartSurvey(session_took_place=took_place, goals=goals), ctx)
+        self._apply(session, person, case, conversation, result.state, result.events, now,
+                    purpose=purpose)
+        return conversation.id
+
+    def _close_active(self, session: Session, participant_id: str, now: datetime) -> None:
+        session.execute(update(Conversation).where(
+            col(Conversation.participant_id) == participant_id,
+            col(Conversation.status) == "active").values(status="replaced", updated_at=now))
+
+    # -- input -----------------------------------------------------------------------------
+    def active(self, session: Session, participant_id: str) -> Conversation | None:
+        """The participant's running survey, locked for this transaction on PostgreSQL."""
+        query = select(Conversation).where(Conversation.participant_id == participant_id,
+                                           Conversation.status == "active")
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        return session.exec(query.order_by(col(Conversation.started_at).desc())).first()
+
+    def handle(self, session: Session, person: Participant, event: Input, now: datetime,
+               *, key: str) -> Outcome:
+        """Feed one input from the person; replies are keyed by `key` (the inbox row)."""
+        case = session.get(Case, person.case_id)
+        if case is None:
+            return Outcome()
+        conversation = self.active(session, person.id)
+        state = self._load(session, conversation) if conversation else new_state()
+        ctx = self.context(session, person, case, now,
+                           ask_consent=self.needs_consent(session, person))
+        result = step(state, event, ctx)
+        return self._apply(session, person, case, conversation, result.state, result.events,
+                           now, purpose="reply", key=key)
+
+    def expire(self, session: Session, conversation: Conversation, now: datetime) -> Outcome:
+        """The survey was left unfinished too long: keep what was answered, marked partial."""
+        return self._feed_system(session, conversation, Expire(), now, "survey")
+
+    def remind(self, session: Session, conversation: Conversation, now: datetime) -> Outcome:
+        """Ask once more, gently: the engine repeats the current question."""
+        return self._feed_system(session, conversation, Remind(), now, "reminder")
+
+    def _feed_system(self, session: Session, conversation: Conversation, event: Input,
+                     now: datetime, purpose: str) -> Outcome:
+        person = session.get(Participant, conversation.participant_id)
+        case = session.get(Case, conversation.case_id)
+        if person is None or case is None:
+            return Outcome()
+        result = step(self._load(session, conversation), event, self.context(
+            session, person, case, now))
+        return self._apply(session, person, case, conversation, result.state, result.events,
+                           now, purpose=purpose)
+
+    # -- applying events -------------------------------------------------------------------
+    def _load(self, session: Session, conversation: Conversation) -> SurveyState:
+        text = self.vault.open(session, conversation, "state")
+        return SurveyState.from_json(text) if text else new_state()
+
+    def _apply(self, session: Session, person: Participant, case: Case,
+               conversation: Conversation | None, state: SurveyState, events: tuple[object, ...],
+               now: datetime, *, purpose: str, key: str | None = None) -> Outcome:
+        outcome = Outcome()
+        conv_id = conversation.id if conversation else None
+        base = key or f"{conv_id}:{conversation.version if conversation else 0}"
+        for index, event in enumerate(events):
+            if isinstance(event, SendMessage):
+                # The confirmation of STOP must reach the person who just withdrew.
+                gate_purpose = "stop_confirmation" if event.message.purpose == "stop" \
+                    else purpose
+                outbox.enqueue(session, self.vault, participant=person, channel=person.channel,
+                               message=message_to_dict(event.message), purpose=gate_purpose,
+                               key=f"{base}:{index}")
+                outcome.messages += 1
+            elif isinstance(event, AnswerRecorded):
+                record_answer(session, self.vault, person, ItemScore(
+                    event.instrument_id, event.instrument_version, event.item_id, event.score,
+                    skipped=event.skipped), answered_at=now, conversation_id=conv_id,
+                    replace=True)
+            elif isinstance(event, FreeTextRecorded):
+                record_free_text(session, self.vault, person, event.text,
+                                 conversation_id=conv_id, at=now)
+            elif isinstance(event, SafetyConcern):
+                outcome.safety_alert_ids.append(self._safety_alert(session, person, event, now))
+            elif isinstance(event, ConsentChanged):
+                self._consent(session, person, event, now)
+            elif isinstance(event, SurveyCompleted) and conversation is not None:
+                self._complete(session, conversation, event, now)
+                outcome.completed = True
+        if conversation is not None:
+            self.vault.seal(session, conversation, "state", state.to_json())
+            conversation.version += 1
+            conversation.updated_at = now
+            if conversation.status == "active" and not state.active:
+                conversation.status = "completed"
+            session.add(conversation)
+        return outcome
+
+    def _safety_alert(self, session: Session, person: Participant, event: SafetyConcern,
+                      now: datetime) -> str:
+        alert = Alert(case_id=person.case_id, participant_id=person.id, rule="safety",
+                      severity="urgent", raised_at=now,
+                      deadline_at=now + self.config.urgent_deadline)
+        # The caseworker sees the category and the matched term, never in an e-mail.
+        self.vault.seal(session, alert, "detail", f"{event.category}: {event.matched}")
+        session.add(alert)
+        session.flush()
+        return alert.id
+
+    def _consent(self, session: Session, person: Participant, event: ConsentChanged,
+                 now: datetime) -> None:
+        if event.action == "withdrawn":
+            withdraw(session, person, at=now, via=f"{person.channel}:chat")
+        elif event.action == "resumed":
+            resume(session, person, at=now, via=f"{person.channel}:chat")
+        else:
+            age = None
+            born = self.vault.open(session, person, "birth_date")
+            if born:
+                age = age_on(date.fromisoformat(born), now.date())
+            agreements.record(session, person, action=event.action, given_by="self",
+                              recorded_by="participant", at=now, age_at_time=age,
+                              text_version=event.text_version or "1")
+
+    def _complete(self, session: Session, conversation: Conversation, event: SurveyCompleted,
+                  now: datetime) -> None:
+        if event.partial:
+            session.execute(update(Answer).where(col(Answer.conversation_id) == conversation.id)
+                            .values(partial=True))
+        ended = {"expired": "expired", "stopped": "stopped"}.get(event.reason, "completed")
+        if conversation.status == "active":
+            conversation.status = ended
+        conversation.remind_at = None
+        if conversation.prompt_id:
+            prompt = session.get(DuePrompt, conversation.prompt_id)
+            if prompt is not None:
+                prompt.status = "expired" if ended == "expired" else "answered"
+                session.add(prompt)

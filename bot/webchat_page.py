@@ -1,0 +1,87 @@
+"""The web-chat page `/chat/{token}`: server-rendered, works without JavaScript.
+
+The token in the URL is the participant's secret (a 192-bit random value, stored hashed), so a
+form on another site cannot post here without knowing it; that is the page's CSRF defence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session, col, select
+
+from bot.channels.base import ForgedRequest, MalformedRequest
+from bot.i18n import t
+from bot.webhooks import CHANNELS, ENGINE, VAULT, store_all
+from storage.models import OutboxMessage, utcnow
+from storage.repo.invites import resolve_webchat
+from storage.repo.outbox import open_payload
+
+SERVICES = web.AppKey("services", object)
+_env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                   autoescape=select_autoescape(["html"]))
+SHOWN = 20  # the last messages shown; older ones scroll out
+
+
+def _page(engine: Any, vault: Any, token: str, lang: str | None) -> dict[str, Any]:
+    with Session(engine) as session:
+        person = resolve_webchat(session, token, now=utcnow())
+        if person is None:
+            return {"known": False, "lang": lang or "da"}
+        rows = session.exec(select(OutboxMessage).where(
+            OutboxMessage.participant_id == person.id, OutboxMessage.channel == "webchat",
+            OutboxMessage.status.in_(["sent", "delivered"]))  # type: ignore[attr-defined]
+            .order_by(col(OutboxMessage.created_at).desc()).limit(SHOWN)).all()
+        messages = [open_payload(session, vault, r).get("message", {}) for r in reversed(rows)]
+        language = lang if lang in ("da", "en") else person.language
+    last = messages[-1] if messages else {}
+    return {"known": True, "lang": language, "messages": messages,
+            "choices": [{"label": c[0], "data": c[1]} for c in last.get("choices", [])],
+            "layout": last.get("layout", "none")}
+
+
+async def chat_get(request: web.Request) -> web.Response:
+    """GET /chat/{token}: the conversation so far and the current question."""
+    app = request.app
+    data = await asyncio.to_thread(_page, app[ENGINE], app[VAULT], request.match_info["token"],
+                                   request.query.get("lang"))
+    language = data["lang"]
+    data.update(t=lambda key: t(key, language), other_lang="en" if language == "da" else "da",
+                msg_id=secrets.token_urlsafe(12), msg_id2=secrets.token_urlsafe(12))
+    html = _env.get_template("chat.html").render(**data)
+    response = web.Response(text=html, content_type="text/html",
+                            status=200 if data["known"] else 404)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+async def chat_post(request: web.Request) -> web.Response:
+    """POST /chat/{token}: store the answer, process it, show the page again."""
+    channel = request.app[CHANNELS]["webchat"]
+    body = await request.read()
+    try:
+        inbounds = await channel.verify_and_parse(request.headers, body, request.path)
+    except ForgedRequest:
+        raise web.HTTPNotFound(text="unknown chat") from None
+    except MalformedRequest:
+        raise web.HTTPBadRequest(text="malformed") from None
+    new_ids = await asyncio.to_thread(store_all, request.app[ENGINE], request.app[VAULT],
+                                      inbounds)
+    services = request.app[SERVICES]
+    if new_ids:
+        await services.on_stored(new_ids)  # type: ignore[attr-defined]
+        # Web chat "sends" by storing: run its dispatch now, so the reply is on the next page.
+        await services.dispatcher.run_channel("webchat")  # type: ignore[attr-defined]
+    raise web.HTTPSeeOther(location=request.path)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the web-chat routes."""
+    app.router.add_get("/chat/{token}", chat_get)
+    app.router.add_post("/chat/{token}", chat_post)
