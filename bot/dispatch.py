@@ -42,17 +42,18 @@ class Dispatcher:
 
     def __init__(self, *, engine: Engine, vault: Vault, channels: Mapping[str, Handler],
                  worker: str, config: DispatchConfig | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 rates: Mapping[str, float] | None = None) -> None:
         self.engine, self.vault, self.channels, self.worker = engine, vault, channels, worker
         self.gate = ContactGate(vault)
         self.config = config or DispatchConfig()
         self.clock = clock
         self.wake = asyncio.Event()
-        self.pacers = {
-            name: Pacer(ch.info.segments_per_second or ch.info.messages_per_second,
-                        ch.info.per_address_per_second)
-            for name, ch in channels.items()
-        }
+        # `rates` overrides a channel's overall units/s (SMS segments, Telegram messages).
+        self.rates = {name: (rates or {}).get(name) or ch.info.segments_per_second
+                      or ch.info.messages_per_second for name, ch in channels.items()}
+        self.pacers = {name: Pacer(self.rates[name], ch.info.per_address_per_second)
+                       for name, ch in channels.items()}
 
     # -- the loop --------------------------------------------------------------------------
     async def run_once(self) -> int:
@@ -78,8 +79,7 @@ class Dispatcher:
         return await self._channel_batch(name)
 
     async def _channel_batch(self, name: str) -> int:
-        info = self.channels[name].info
-        rate = info.segments_per_second or info.messages_per_second or 50.0
+        rate = self.rates[name] or 50.0
         limit = max(1, min(200, int(rate * self.config.batch_seconds)))
         rows = await asyncio.to_thread(outbox.claim, self.engine, self.vault, worker=self.worker,
                                        now=self.clock(), limit=limit, channel=name)

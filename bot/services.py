@@ -65,8 +65,10 @@ class Services:
                                                       lexicon_path=s.risk_lexicon_file))
         self.router = InboundRouter(engine=rt.engine, vault=rt.vault, index=rt.index,
                                     surveys=self.surveys)
-        self.dispatcher = Dispatcher(engine=rt.engine, vault=rt.vault, channels=self.channels,
-                                     worker=self.worker)
+        self.dispatcher = Dispatcher(
+            engine=rt.engine, vault=rt.vault, channels=self.channels, worker=self.worker,
+            rates={"sms": s.sms_segments_per_second,
+                   "telegram": s.telegram_messages_per_second})
         self.sweep_config = SweepConfig(zone=s.zone, quiet=parse_quiet_hours(s.quiet_hours))
         self.plan_config = PlanConfig(zone=s.zone)
         self.scheduler: AsyncIOScheduler | None = None

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(default=None, repr=False)
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    sms_segments_per_second: float = Field(default=1.0, gt=0)  # a long code: about 1/s
+    telegram_messages_per_second: float = Field(default=30.0, gt=0)  # Bot API's overall limit
 
     smtp_url: str | None = Field(default=None, repr=False)
     digest_from: str | None = None
