@@ -92,6 +92,7 @@ class Alert(SQLModel, table=True):
     raised_at: datetime = ts(now=True, index=True)
     deadline_at: datetime | None = ts(nullable=True)
     notified_at: datetime | None = ts(nullable=True)
+    escalated_at: datetime | None = ts(nullable=True)  # re-sent to the team address
     acknowledged_at: datetime | None = ts(nullable=True)
     acknowledged_by: str | None = Field(default=None, max_length=32)
 

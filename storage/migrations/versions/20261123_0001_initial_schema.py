@@ -179,6 +179,7 @@ def upgrade() -> None:
     sa.Column('raised_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('deadline_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('notified_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
@@ -359,6 +360,7 @@ def upgrade() -> None:
             "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
             "FOR EACH ROW EXECUTE FUNCTION stemme_audit_log_append_only()"
         )
+
 
 
 
