@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.commands import admin, cases
+from bot.commands import admin, cases, records
 from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
 from bot.settings import SettingsError, load_settings
@@ -79,6 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=int, default=45)
     p.add_argument("--every", help="1w, 2w or 14d")
     p.add_argument("--until", help="YYYY-MM-DD, the last day of the series")
+
+    p = command("export", records.cmd_export, "export a case's progression, or a person's "
+                "own data (art. 15)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--case")
+    target.add_argument("--participant")
+    p.add_argument("--format", required=True, choices=["png", "svg", "pdf", "csv", "json"])
+    p.add_argument("--out", required=True)
+
+    p = command("erase", records.cmd_erase, "export, then crypto-shred a case or a participant")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--case")
+    target.add_argument("--participant")
+    p.add_argument("--export-dir", help="where the export for the case system is written")
+
+    p = command("retention", records.cmd_retention,
+                "list closed cases past the retention period, for review")
+    p.add_argument("--months", type=int, default=24)
 
     keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="sub",
                                                                         required=True)

@@ -59,7 +59,10 @@ def state(session: Session, participant_id: str, channel: str) -> AgreementState
     ).all()
     self_ok = guardian_ok = withdrawn = False
     for row in rows:
-        if row.action in ("given", "resumed"):
+        if row.action == "resumed":
+            # START lifts a withdrawal; it resumes only what was agreed before, never more.
+            withdrawn = False
+        elif row.action == "given":
             withdrawn = False
             if row.given_by == "guardian":
                 guardian_ok = True

@@ -27,11 +27,17 @@ def load_case_data(session: Session, vault: Vault, case_id: str, *, now: datetim
     case = session.get(Case, case_id)
     if case is None:
         raise LookupError(f"no case {case_id}")
+    if case.status == "erased":  # its keys are destroyed: nothing is left to read
+        day = (case.erased_at or now).date()
+        return CaseData(case_id=case.id, ref=case.ref, child_birth_date=date(1900, 1, 1),
+                        period=(case.opened_at.date(), day))
     view = view_case(session, vault, case)
     people = session.exec(select(Participant).where(Participant.case_id == case_id)).all()
+    erased = [p.id for p in people if p.status == "erased"]
     raters = tuple(Rater(p.id, p.role, vault.open(session, p, "name")) for p in people
                    if p.status != "erased")
-    query = select(Answer).where(Answer.case_id == case_id)
+    query = select(Answer).where(Answer.case_id == case_id,
+                                 col(Answer.participant_id).not_in(erased))
     if participant_id:
         query = query.where(Answer.participant_id == participant_id)
     answers = []
@@ -46,7 +52,8 @@ def load_case_data(session: Session, vault: Vault, case_id: str, *, now: datetim
     notes: list[Comment] = []
     if comments:
         roles = {p.id: p.role for p in people}
-        texts = select(FreeText).where(FreeText.case_id == case_id)
+        texts = select(FreeText).where(FreeText.case_id == case_id,
+                                       col(FreeText.participant_id).not_in(erased))
         if participant_id:
             texts = texts.where(FreeText.participant_id == participant_id)
         for text in session.exec(texts.order_by(col(FreeText.created_at))):
