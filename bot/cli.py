@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.commands import admin, cases, records
+from bot.commands import admin, cases, messaging, records
 from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
 from bot.settings import SettingsError, load_settings
@@ -79,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=int, default=45)
     p.add_argument("--every", help="1w, 2w or 14d")
     p.add_argument("--until", help="YYYY-MM-DD, the last day of the series")
+
+    survey = sub.add_parser("survey", help="surveys").add_subparsers(dest="sub", required=True)
+    p = command("send", messaging.cmd_survey_send, "ask a participant now, outside the cadence",
+                survey)
+    p.add_argument("--participant", required=True)
+
+    digest = sub.add_parser("digest", help="weekly digest").add_subparsers(dest="sub",
+                                                                           required=True)
+    p = command("send", messaging.cmd_digest_send, "send the weekly digest now", digest)
+    p.add_argument("--caseworker", help="only this caseworker's digest (e-mail)")
 
     p = command("export", records.cmd_export, "export a case's progression, or a person's "
                 "own data (art. 15)")

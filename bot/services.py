@@ -20,6 +20,8 @@ from bot.dispatch import Dispatcher
 from bot.inbound import Effects, InboundRouter
 from bot.runtime import Runtime
 from bot.surveys import SurveyConfig, Surveys
+from reports.mailer import Mailer, outbox_dir
+from reports.mailjobs import MailConfig, send_digests, send_urgent
 from scheduler.planner import PlanConfig, plan_followups, plan_sessions
 from scheduler.sweep import SweepConfig, sweep_conversations, sweep_due
 from scheduler.windows import parse_quiet_hours
@@ -71,6 +73,9 @@ class Services:
                    "telegram": s.telegram_messages_per_second})
         self.sweep_config = SweepConfig(zone=s.zone, quiet=parse_quiet_hours(s.quiet_hours))
         self.plan_config = PlanConfig(zone=s.zone)
+        self.mailer = Mailer(s.smtp_url, outbox_dir(s.data_dir))
+        self.mail = MailConfig(sender=s.mail_sender, public_url=s.public_url,
+                               team_address=s.team_email)
         self.scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -135,11 +140,20 @@ class Services:
                 counts = await asyncio.to_thread(self.sweep)
                 # Rows a live webhook task is still processing are younger than this.
                 await self.recover_inbox(older_than=timedelta(seconds=30))
+                # A safety alert raised since the last sweep reaches the caseworker now.
+                await send_urgent(self.rt.engine, self.mailer, self.mail, utcnow())
             except Exception:  # a failed sweep is retried at the next interval
                 log.exception("sweep failed")
                 return
         if counts["started"] or counts["reminded"] or counts["expired"]:
             self.dispatcher.wake.set()
+
+    async def digest_job(self) -> None:
+        """The weekly digest (cron); each caseworker gets one per week, whatever the processes."""
+        try:
+            await send_digests(self.rt.engine, self.rt.vault, self.mailer, self.mail, utcnow())
+        except Exception:  # logged; the digest command can send it by hand
+            log.exception("weekly digest failed")
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -155,6 +169,8 @@ class Services:
         self.scheduler.add_job(self.sweep_job, "interval", id="sweep", replace_existing=True,
                                seconds=self.rt.settings.sweep_seconds, coalesce=True,
                                max_instances=1, next_run_time=utcnow() + timedelta(seconds=1))
+        self.scheduler.add_job(self.digest_job, "cron", id="digest", replace_existing=True,
+                               coalesce=True, max_instances=1, **self.rt.settings.digest_cron)
         self.scheduler.start()
 
     async def stop(self) -> None:

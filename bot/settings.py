@@ -17,6 +17,7 @@ class SettingsError(Exception):
     """A setting is wrong; the message names the variable and what to do."""
 
 
+_DIGEST_AT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]?\d|2[0-3]):([0-5]\d)$")
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
 
     smtp_url: str | None = Field(default=None, repr=False)
     digest_from: str | None = None
+    team_email: str | None = None  # urgent alerts unacknowledged after 4 h go here too
+    digest_at: str = "mon 07:00"  # local weekday and time of the weekly digest
 
     @field_validator("public_url", "telegram_api_url", "twilio_api_url")
     @classmethod
@@ -99,6 +102,13 @@ class Settings(BaseSettings):
             raise ValueError(f"STEMME_QUIET_HOURS must look like 20:00-08:00, got {value!r}")
         return value
 
+    @field_validator("digest_at")
+    @classmethod
+    def _check_digest_at(cls, value: str) -> str:
+        if not _DIGEST_AT.match(value.strip().lower()):
+            raise ValueError(f"STEMME_DIGEST_AT must look like 'mon 07:00', got {value!r}")
+        return value.strip().lower()
+
     @model_validator(mode="after")
     def _check_pairs(self) -> Self:
         if self.telegram_token and not self.telegram_webhook_secret:
@@ -136,6 +146,18 @@ class Settings(BaseSettings):
         if not match:
             return None
         return time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))
+
+    @property
+    def mail_sender(self) -> str:
+        """The From address of digests and notices."""
+        return self.digest_from or "stemme@localhost"
+
+    @property
+    def digest_cron(self) -> dict[str, str]:
+        """APScheduler cron fields for the weekly digest."""
+        day, clock = self.digest_at.split()
+        hour, minute = clock.split(":")
+        return {"day_of_week": day, "hour": hour, "minute": minute}
 
     @property
     def telegram_enabled(self) -> bool:

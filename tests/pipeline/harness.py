@@ -36,9 +36,10 @@ from tests.fakes.webhooks import telegram_request, twilio_form, twilio_request
 PUBLIC_URL = "https://stemme.example.org"
 
 
-def settings_for(tmp: Path, db_url: str, tg: FakeTelegramAPI, tw: FakeTwilioAPI) -> Settings:
+def settings_for(tmp: Path, db_url: str, tg: FakeTelegramAPI, tw: FakeTwilioAPI,
+                 **extra: Any) -> Settings:
     """Settings pointing every channel at the fakes; quiet hours off so tests run any time."""
-    return Settings(
+    return Settings(**extra,
         data_dir=tmp / "data", database_url=db_url, key_file=tmp / "data" / "keys.json",
         public_url=PUBLIC_URL, quiet_hours="", sweep_seconds=3600,
         telegram_token=TELEGRAM_TOKEN, telegram_webhook_secret=TELEGRAM_SECRET,
@@ -151,9 +152,9 @@ class Stemme:
 
 
 async def start_stemme(tmp: Path, db_url: str, tg: FakeTelegramAPI,
-                       tw: FakeTwilioAPI) -> Stemme:
+                       tw: FakeTwilioAPI, **extra: Any) -> Stemme:
     """Migrate, build the app with background work on, and serve it on a free port."""
-    rt = Runtime(settings_for(tmp, db_url, tg, tw))
+    rt = Runtime(settings_for(tmp, db_url, tg, tw, **extra))
     upgrade(rt.engine)
     services = Services(rt)
     app = create_app(rt, services)

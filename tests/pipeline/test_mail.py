@@ -1,0 +1,121 @@
+"""Mail that leaves on its own: an urgent notice within one sweep, the digest once a week."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from reports.mailjobs import send_digests, send_urgent
+from storage.models import Alert, Participant, User, utcnow
+from tests.fakes.smtp import SmtpServer, smtp_server
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.fakes.webhooks import telegram_update
+from tests.pipeline.harness import Stemme, start_stemme
+
+__all__ = ["smtp_server"]
+CHAT = 7007
+
+
+@pytest.fixture
+async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
+                 fake_twilio: FakeTwilioAPI, smtp_server: SmtpServer) -> AsyncIterator[Stemme]:
+    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio,
+                             smtp_url=smtp_server.url, digest_from="stemme@kommune.example",
+                             team_email="team@kommune.example")
+    app.make_case()
+    yield app
+    await app.client.close()
+    app.rt.close()
+
+
+def caseworker(stemme: Stemme) -> str:
+    with Session(stemme.rt.engine) as session:
+        return session.exec(select(User.email)).one()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_safety_hit_reaches_the_caseworker_within_one_sweep_without_words_or_names(
+    stemme: Stemme, smtp_server: SmtpServer
+) -> None:
+    child, token = stemme.add("child", "telegram")
+    await stemme.post_telegram(telegram_update("update_start", update_id=1,
+                                               text=f"/start {token}", chat_id=CHAT))
+    await stemme.settle()
+    words = "jeg vil ikke leve mere"
+    await stemme.post_telegram(telegram_update("update_message", update_id=2, text=words,
+                                               chat_id=CHAT))
+    await stemme.settle()
+
+    await stemme.services.sweep_job()  # one sweep
+
+    assert len(smtp_server.handler.received) == 1
+    mail = smtp_server.handler.received[0]
+    body = "\n".join(part.get_content() for part in mail.message.walk()
+                     if part.get_content_type() in ("text/plain", "text/html"))
+    assert mail.rcpt_tos == [caseworker(stemme)]
+    assert f"/cases/{stemme.case_id}" in body
+    for secret in ("Sofie", "leve", words):
+        assert secret not in body and secret not in str(mail.message["Subject"])
+    # The child got BørneTelefonen's number at once, and is asked whether to go on.
+    last = [r.params["text"] for r in stemme.tg.sent_messages(CHAT)[-2:]]
+    assert "116 111" in last[0] and "112" in last[0]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_unacknowledged_urgent_alert_goes_to_the_team_after_four_hours(
+    stemme: Stemme, smtp_server: SmtpServer
+) -> None:
+    child, _ = stemme.add("child", "webchat")
+    now = utcnow()
+    with Session(stemme.rt.engine) as session:
+        session.add(Alert(case_id=stemme.case_id, participant_id=child, rule="safety",
+                          severity="urgent", raised_at=now))
+        session.commit()
+    services = stemme.services
+    assert await send_urgent(stemme.rt.engine, services.mailer, services.mail, now) == 1
+    assert await send_urgent(stemme.rt.engine, services.mailer, services.mail,
+                             now + timedelta(hours=3)) == 0
+    assert await send_urgent(stemme.rt.engine, services.mailer, services.mail,
+                             now + timedelta(hours=4, minutes=1)) == 1
+    assert [m.rcpt_tos for m in smtp_server.handler.received] == [
+        [caseworker(stemme)], ["team@kommune.example"]]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_failed_urgent_notice_is_retried_at_the_next_sweep(
+    stemme: Stemme, smtp_server: SmtpServer
+) -> None:
+    stemme.add("child", "webchat")
+    with Session(stemme.rt.engine) as session:
+        session.add(Alert(case_id=stemme.case_id, rule="safety", severity="urgent"))
+        session.commit()
+    services = stemme.services
+    services.mailer.attempts, services.mailer.backoff = 1, 0.0
+    smtp_server.handler.answers = ["451 try later"]
+    assert await send_urgent(stemme.rt.engine, services.mailer, services.mail, utcnow()) == 0
+    assert await send_urgent(stemme.rt.engine, services.mailer, services.mail, utcnow()) == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_weekly_digest_goes_once_per_caseworker_even_from_two_processes(
+    stemme: Stemme, smtp_server: SmtpServer
+) -> None:
+    stemme.add("child", "webchat")
+    services = stemme.services
+    now = utcnow()
+    counts = await asyncio.gather(*(send_digests(stemme.rt.engine, stemme.rt.vault,
+                                                 services.mailer, services.mail, now)
+                                    for _ in range(2)))
+    assert sorted(counts) == [0, 1]
+    message = smtp_server.handler.received[0].message
+    assert message["Subject"].startswith("Stemme: ugeoversigt uge")
+    assert "Sofie" not in smtp_server.handler.received[0].raw.decode("utf-8", "replace")
+    assert {p.get_content_type() for p in message.walk()} >= {"text/plain", "text/html"}
+    with Session(stemme.rt.engine) as session:
+        assert session.exec(select(Participant)).first() is not None
