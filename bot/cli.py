@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", default="da", choices=["da", "en"])
     p.add_argument("--guardian-consent", action="store_true",
                    help="a custody holder agreed to contact with a child under 15")
+    p.add_argument("--window", help="when they may be contacted, e.g. 'mon-fri 08:00-16:00'")
+    p.add_argument("--rates", choices=["sessions", "cadence"],
+                   help="after each session, or on the case's follow-up cadence (default: "
+                        "sessions for child and parents, cadence for teachers and pedagogues)")
 
     sess = sub.add_parser("session", help="sessions").add_subparsers(dest="sub", required=True)
     p = command("add", cases.cmd_session_add, "add a session or a recurring series", sess)
@@ -79,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=int, default=45)
     p.add_argument("--every", help="1w, 2w or 14d")
     p.add_argument("--until", help="YYYY-MM-DD, the last day of the series")
+    p = command("cancel", cases.cmd_session_cancel, "cancel a session (or the rest of its "
+                "series)", sess)
+    p.add_argument("--session", required=True)
+    p.add_argument("--series", action="store_true", help="also the later sessions of its series")
 
     survey = sub.add_parser("survey", help="surveys").add_subparsers(dest="sub", required=True)
     p = command("send", messaging.cmd_survey_send, "ask a participant now, outside the cadence",

@@ -10,6 +10,7 @@ from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
 from consent import agreements, audit
 from scheduler.recurrence import expand, parse_every
+from scheduler.windows import BadWindow, ensure_compatible, parse_quiet_hours, parse_window
 from storage.db import session_scope
 from storage.models import utcnow
 from storage.repo import cases, invites, meetings
@@ -51,9 +52,12 @@ def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> N
     actor = f"cli:{getpass.getuser()}"
     with session_scope(rt.engine) as session:
         case = cases.get_case(session, args.case)
+        window = _window(args.window, rt)
         person = cases.add_participant(
             session, rt.vault, rt.index, case=case, role=args.role, channel=args.channel,
             language=args.language, name=args.name, phone=args.phone,
+            rates_sessions={"sessions": True, "cadence": False}.get(args.rates or ""),
+            contact_window=window,
         )
         if args.guardian_consent:
             view = cases.view_participant(session, rt.vault, person)
@@ -86,6 +90,31 @@ def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> N
         lines.append(f"invite link: {url}" if url else
                      "invite link: set STEMME_TELEGRAM_BOT_USERNAME to print the t.me link")
     out.result(result, "\n".join(lines))
+
+
+def _window(text: str | None, rt: Runtime) -> str | None:
+    """A contact window, checked now so the sweep never meets an unreadable one."""
+    if not text:
+        return None
+    try:
+        window = parse_window(text)
+        ensure_compatible(parse_quiet_hours(rt.settings.quiet_hours), window)
+    except BadWindow as exc:
+        raise CommandError(str(exc)) from None
+    return str(window)
+
+
+def cmd_session_cancel(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Cancel a session, or it and the rest of its series; its unsent prompts go too."""
+    with session_scope(rt.engine) as session:
+        try:
+            count = meetings.cancel_meetings(session, args.session, series=args.series,
+                                             at=utcnow())
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+        audit.append(session, actor="cli", action="session.cancel",
+                     target=f"session:{args.session}", detail=f"count={count}")
+    out.result({"ok": True, "cancelled": count}, f"{count} session(s) cancelled")
 
 
 def cmd_session_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:

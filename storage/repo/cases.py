@@ -100,7 +100,8 @@ def add_participant(
     name: str | None = None,
     phone: str | None = None,
     birth_date: date | None = None,
-    rates_sessions: bool = True,
+    rates_sessions: bool | None = None,
+    contact_window: str | None = None,
 ) -> Participant:
     """A new participant; the phone is normalised, sealed and indexed blind."""
     if role not in PARTICIPANT_ROLES:
@@ -113,8 +114,12 @@ def add_participant(
         raise ValueError("an SMS participant needs --phone, e.g. --phone '+45 12 34 56 78'")
     if case.status != "open":
         raise Conflict(f"case {case.id} is {case.status}; participants can only join open cases")
+    if rates_sessions is None:
+        # The child and parents take part in sessions; teachers and pedagogues rate in parallel,
+        # on the case's follow-up cadence.
+        rates_sessions = role in ("child", "parent", "foster_parent")
     person = Participant(case_id=case.id, role=role, channel=channel, language=language,
-                         rates_sessions=rates_sessions)
+                         rates_sessions=rates_sessions, contact_window=contact_window)
     if role == "child" and birth_date is None:
         born = vault.open(session, case, "child_birth_date")
         birth_date = date.fromisoformat(born) if born else None

@@ -167,3 +167,54 @@ def test_serve_refuses_an_unmigrated_database(env: Path, capsys: pytest.CaptureF
                                                ) -> None:
     code, result = run(capsys, "serve", "--port", str(_free_port()))
     assert code == 1 and "stemme migrate" in result["message"]
+
+
+def test_a_teacher_rates_on_the_cadence_within_their_window(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
+    _, case = run(capsys, "case", "create", "--ref", "K", "--child-name", "A",
+                  "--birth-date", "2015-01-01", "--caseworker", "cw@example.org",
+                  "--cadence", "haderslev")
+    code, teacher = run(capsys, "participant", "add", "--case", case["case_id"], "--role",
+                        "teacher", "--channel", "sms", "--phone", "12345678", "--window",
+                        "man-fre 08:00-16:00")
+    assert code == 0
+    from sqlmodel import Session
+
+    from storage.db import make_engine
+    from storage.models import Participant
+
+    engine = make_engine(os.environ["STEMME_DATABASE_URL"])
+    with Session(engine) as session:
+        person = session.get(Participant, teacher["participant_id"])
+        assert (person.rates_sessions, person.contact_window) == (False, "mon-fri 08:00-16:00")
+    engine.dispose()
+
+
+def test_a_window_that_quiet_hours_swallow_is_refused(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
+    _, case = run(capsys, "case", "create", "--ref", "K", "--child-name", "A",
+                  "--birth-date", "2015-01-01", "--caseworker", "cw@example.org")
+    code, result = run(capsys, "participant", "add", "--case", case["case_id"], "--role",
+                       "parent", "--channel", "sms", "--phone", "12345678", "--window",
+                       "21:00-23:00")
+    assert code == 1 and "exclude each other" in result["message"]
+
+
+def test_cancelling_a_series_cancels_the_rest_of_it(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
+    _, case = run(capsys, "case", "create", "--ref", "K", "--child-name", "A",
+                  "--birth-date", "2015-01-01", "--caseworker", "cw@example.org")
+    _, series = run(capsys, "session", "add", "--case", case["case_id"], "--at",
+                    "2027-01-05T15:00", "--every", "1w", "--until", "2027-02-02")
+    code, result = run(capsys, "session", "cancel", "--session", series["session_ids"][2],
+                       "--series")
+    assert code == 0 and result["cancelled"] == 3  # the 3rd, 4th and 5th of five
