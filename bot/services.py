@@ -20,6 +20,7 @@ from bot.dispatch import Dispatcher
 from bot.inbound import Effects, InboundRouter
 from bot.runtime import Runtime
 from bot.surveys import SurveyConfig, Surveys
+from consent.coming_of_age import flag_new_fifteens
 from reports.mailer import Mailer, outbox_dir
 from reports.mailjobs import MailConfig, send_digests, send_urgent
 from scheduler.planner import PlanConfig, plan_followups, plan_sessions
@@ -148,6 +149,20 @@ class Services:
         if counts["started"] or counts["reminded"] or counts["expired"]:
             self.dispatcher.wake.set()
 
+    def daily(self, now: datetime | None = None) -> dict[str, int]:
+        """Once a day: children who turned 15 are flagged (and asked at their next survey)."""
+        with Session(self.rt.engine) as session:
+            fifteen = flag_new_fifteens(session, self.rt.vault, now or utcnow())
+            session.commit()
+        return {"turned_15": len(fifteen)}
+
+    async def daily_job(self) -> None:
+        """The daily cron job."""
+        try:
+            await asyncio.to_thread(self.daily)
+        except Exception:  # logged; tomorrow's run catches up
+            log.exception("daily job failed")
+
     async def digest_job(self) -> None:
         """The weekly digest (cron); each caseworker gets one per week, whatever the processes."""
         try:
@@ -171,6 +186,8 @@ class Services:
                                max_instances=1, next_run_time=utcnow() + timedelta(seconds=1))
         self.scheduler.add_job(self.digest_job, "cron", id="digest", replace_existing=True,
                                coalesce=True, max_instances=1, **self.rt.settings.digest_cron)
+        self.scheduler.add_job(self.daily_job, "cron", id="daily", replace_existing=True,
+                               coalesce=True, max_instances=1, hour=6, minute=0)
         self.scheduler.start()
 
     async def stop(self) -> None:

@@ -7,7 +7,7 @@ and the outgoing messages are written together, or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
@@ -109,9 +109,15 @@ class Surveys:
             ask_consent=ask_consent, lexicon=load_lexicon(self.config.lexicon_path),
         )
 
-    def needs_consent(self, session: Session, person: Participant) -> bool:
-        """True when the person has not said yes themself yet (the first question asks)."""
-        return not agreements.state(session, person.id, person.channel).self_agreed
+    def needs_consent(self, session: Session, person: Participant,
+                      now: datetime | None = None) -> bool:
+        """True when the person's own yes is missing (or was given before they turned 15)."""
+        state = agreements.state(session, person.id, person.channel)
+        age = None
+        born = self.vault.open(session, person, "birth_date") if person.role == "child" else None
+        if born:
+            age = age_on(date.fromisoformat(born), (now or datetime.now(UTC)).date())
+        return not state.own_yes_counts(age)
 
     # -- starting --------------------------------------------------------------------------
     def start(self, session: Session, person: Participant, now: datetime, *,
@@ -121,7 +127,7 @@ class Surveys:
         if case is None or case.status != "open":
             return None
         self._close_active(session, person.id, now)
-        ask = self.needs_consent(session, person)
+        ask = self.needs_consent(session, person, now)
         ctx = self.context(session, person, case, now, ask_consent=ask)
         goals = tuple(goal_id for goal_id in ctx.goals)
         took_place = prompt is None or prompt.kind == "session"
@@ -160,7 +166,7 @@ class Surveys:
         conversation = self.active(session, person.id)
         state = self._load(session, conversation) if conversation else new_state()
         ctx = self.context(session, person, case, now,
-                           ask_consent=self.needs_consent(session, person))
+                           ask_consent=self.needs_consent(session, person, now))
         result = step(state, event, ctx)
         return self._apply(session, person, case, conversation, result.state, result.events,
                            now, purpose="reply", key=key)

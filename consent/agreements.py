@@ -26,6 +26,19 @@ class AgreementState:
     self_agreed: bool
     guardian_agreed: bool
     withdrawn: bool
+    self_agreed_at_age: int | None = None  # the age at the person's latest own yes
+
+    def own_yes_counts(self, age: int | None) -> bool:
+        """Whether the person's own yes stands at `age`.
+
+        From 15 a child decides alone, so a yes given at 12 beside a custody holder's is
+        asked again in the person's own right (DOMAIN.md); adults' age is not recorded.
+        """
+        if not self.self_agreed:
+            return False
+        if age is None or age < SELF_CONSENT_AGE:
+            return True
+        return self.self_agreed_at_age is None or self.self_agreed_at_age >= SELF_CONSENT_AGE
 
 
 def record(
@@ -58,6 +71,7 @@ def state(session: Session, participant_id: str, channel: str) -> AgreementState
         .order_by(col(Consent.created_at), col(Consent.id))
     ).all()
     self_ok = guardian_ok = withdrawn = False
+    self_age: int | None = None
     for row in rows:
         if row.action == "resumed":
             # START lifts a withdrawal; it resumes only what was agreed before, never more.
@@ -67,7 +81,7 @@ def state(session: Session, participant_id: str, channel: str) -> AgreementState
             if row.given_by == "guardian":
                 guardian_ok = True
             else:
-                self_ok = True
+                self_ok, self_age = True, row.age_at_time
         elif row.action == "declined":
             if row.given_by == "guardian":
                 guardian_ok = False
@@ -75,4 +89,4 @@ def state(session: Session, participant_id: str, channel: str) -> AgreementState
                 self_ok = False
         elif row.action == "withdrawn":
             withdrawn = True
-    return AgreementState(self_ok, guardian_ok, withdrawn)
+    return AgreementState(self_ok, guardian_ok, withdrawn, self_age)

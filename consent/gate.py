@@ -72,6 +72,8 @@ class ContactGate:
         if purpose == "consent":
             # Asking for the person's own yes is the one outreach allowed before it.
             return Decision(True)
-        if not agreed.self_agreed:
-            return Decision(False, "consent:not_given")
+        if not agreed.own_yes_counts(age):
+            reason = "consent:not_given" if not agreed.self_agreed else \
+                "consent:own_agreement_needed_at_15"
+            return Decision(False, reason)
         return Decision(True)
