@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.channels.base import ChannelInfo
@@ -41,11 +41,25 @@ from bot.wire import message_to_dict
 from consent import agreements
 from consent.agreements import age_on
 from consent.withdrawal import resume, withdraw
-from storage.models import Alert, Answer, Case, Conversation, DuePrompt, Participant
+from storage.models import (
+    Alert,
+    Answer,
+    Case,
+    Conversation,
+    DuePrompt,
+    Participant,
+    table_of,
+)
 from storage.repo import outbox
 from storage.repo.answers import ItemScore, record_answer, record_free_text
 from storage.repo.cases import goal_texts, view_case
 from storage.vault import Vault
+
+_CONVERSATIONS = table_of(Conversation)
+_CLOSE_ACTIVE = (update(_CONVERSATIONS)
+                 .where(_CONVERSATIONS.c.participant_id == bindparam("pid"),
+                        _CONVERSATIONS.c.status == "active")
+                 .values(status="replaced", updated_at=bindparam("now")))
 
 CHANNEL_INFO: dict[str, ChannelInfo] = {
     "telegram": TELEGRAM_INFO, "sms": SMS_INFO, "webchat": WEBCHAT_INFO}
@@ -89,6 +103,7 @@ class Surveys:
     def __init__(self, vault: Vault, config: SurveyConfig | None = None) -> None:
         self.vault = vault
         self.config = config or SurveyConfig()
+        self._agreements: dict[str, agreements.AgreementState] = {}
 
     # -- context ---------------------------------------------------------------------------
     def context(self, session: Session, person: Participant, case: Case, now: datetime,
@@ -109,10 +124,24 @@ class Surveys:
             ask_consent=ask_consent, lexicon=load_lexicon(self.config.lexicon_path),
         )
 
+    def prepare(self, session: Session, people: list[Participant]) -> None:
+        """Around a sweep batch: fetch everyone's keys and agreements at once ([] forgets)."""
+        self._agreements = {}
+        if not people:
+            return
+        self.vault.prefetch(session, [("participant", p.id) for p in people]
+                            + [("case", p.case_id) for p in people])
+        by_channel: dict[str, list[str]] = {}
+        for person in people:
+            by_channel.setdefault(person.channel, []).append(person.id)
+        for channel, ids in by_channel.items():
+            self._agreements.update(agreements.states(session, ids, channel))
+
     def needs_consent(self, session: Session, person: Participant,
                       now: datetime | None = None) -> bool:
         """True when the person's own yes is missing (or was given before they turned 15)."""
-        state = agreements.state(session, person.id, person.channel)
+        state = self._agreements.get(person.id) or agreements.state(session, person.id,
+                                                                     person.channel)
         age = None
         born = self.vault.open(session, person, "birth_date") if person.role == "child" else None
         if born:
@@ -123,6 +152,11 @@ class Surveys:
     def start(self, session: Session, person: Participant, now: datetime, *,
               prompt: DuePrompt | None = None, trigger: str = "sweep") -> str | None:
         """Start a survey for `person` (replacing an unfinished one); returns its id."""
+        with session.no_autoflush:  # one flush per sweep batch, not one per survey
+            return self._start(session, person, now, prompt, trigger)
+
+    def _start(self, session: Session, person: Participant, now: datetime,
+               prompt: DuePrompt | None, trigger: str) -> str | None:
         case = session.get(Case, person.case_id)
         if case is None or case.status != "open":
             return None
@@ -136,7 +170,6 @@ class Surveys:
                                     updated_at=now, remind_at=now + self.config.remind_after,
                                     expires_at=now + self.config.expire_after)
         session.add(conversation)
-        session.flush()
         purpose = "reply" if trigger == "reply" else ("consent" if ask else "survey")
         result = step(new_state(), StartSurvey(session_took_place=took_place, goals=goals), ctx)
         self._apply(session, person, case, conversation, result.state, result.events, now,
@@ -144,9 +177,9 @@ class Surveys:
         return conversation.id
 
     def _close_active(self, session: Session, participant_id: str, now: datetime) -> None:
-        session.execute(update(Conversation).where(
-            col(Conversation.participant_id) == participant_id,
-            col(Conversation.status) == "active").values(status="replaced", updated_at=now))
+        # No session synchronisation: matching it against every object in the session would
+        # make a sweep batch quadratic. The conversations it closes are not loaded here.
+        session.connection().execute(_CLOSE_ACTIVE, {"pid": participant_id, "now": now})
 
     # -- input -----------------------------------------------------------------------------
     def active(self, session: Session, participant_id: str) -> Conversation | None:

@@ -65,11 +65,26 @@ def record(
 
 def state(session: Session, participant_id: str, channel: str) -> AgreementState:
     """Fold the agreement history of one participant and channel into its current state."""
-    rows = session.exec(
-        select(Consent).where(Consent.participant_id == participant_id,
-                              Consent.channel == channel)
-        .order_by(col(Consent.created_at), col(Consent.id))
-    ).all()
+    return states(session, [participant_id], channel).get(participant_id, _NONE)
+
+
+_NONE = AgreementState(False, False, False)
+
+
+def states(session: Session, participant_ids: list[str],
+           channel: str | None = None) -> dict[str, AgreementState]:
+    """The current state of many participants on one channel (or all channels), one query."""
+    query = select(Consent).where(col(Consent.participant_id).in_(participant_ids))
+    if channel is not None:
+        query = query.where(Consent.channel == channel)
+    rows = session.exec(query.order_by(col(Consent.created_at), col(Consent.id))).all()
+    history: dict[str, list[Consent]] = {}
+    for row in rows:
+        history.setdefault(row.participant_id, []).append(row)
+    return {pid: _fold(items) for pid, items in history.items()}
+
+
+def _fold(rows: list[Consent]) -> AgreementState:
     self_ok = guardian_ok = withdrawn = False
     self_age: int | None = None
     for row in rows:

@@ -23,6 +23,9 @@ from storage.models import Case, Conversation, DuePrompt, Participant
 # the survey could not start (the prompt is then cancelled, not retried).
 StartSurvey = Callable[[Session, DuePrompt, Participant], str | None]
 ConversationHook = Callable[[Session, Conversation], None]
+# Called with everyone in a batch before their surveys start, and with [] after: a chance to
+# fetch keys and agreements in one query instead of one per person.
+PrepareBatch = Callable[[Session, list[Participant]], None]
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def _window(text: str | None) -> ContactWindow | None:
 
 
 def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurvey,
-                worker: str) -> tuple[SweepResult, int]:
+                worker: str, prepare: PrepareBatch | None = None) -> tuple[SweepResult, int]:
     """One transaction: mark stale prompts missed, claim a batch and start its surveys."""
     result = SweepResult()
     with Session(engine, expire_on_commit=False) as session:
@@ -96,6 +99,8 @@ def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSur
             .join(Participant, col(Participant.id) == DuePrompt.participant_id)
             .join(Case, col(Case.id) == DuePrompt.case_id)
             .where(col(DuePrompt.id).in_(ids)).order_by(col(DuePrompt.due_at))).all()
+        if prepare is not None:
+            prepare(session, [person for _, person, _ in rows])
         for prompt, person, case in rows:
             if person.status != "active" or case.status != "open":
                 prompt.status = "cancelled"
@@ -113,16 +118,19 @@ def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSur
                     result.started += bool(conversation_id)
                     result.cancelled += not conversation_id
             session.add(prompt)
+        if prepare is not None:
+            prepare(session, [])
         session.commit()
     return result, len(ids)
 
 
 def sweep_due(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurvey,
-              worker: str, max_batches: int = 1000) -> SweepResult:
+              worker: str, max_batches: int = 1000,
+              prepare: PrepareBatch | None = None) -> SweepResult:
     """Sweep until nothing is due (or `max_batches` ran): memory stays one batch wide."""
     total = SweepResult()
     for _ in range(max_batches):
-        result, claimed = sweep_batch(engine, now, cfg, start, worker)
+        result, claimed = sweep_batch(engine, now, cfg, start, worker, prepare)
         total += result
         if claimed < cfg.batch:
             break

@@ -56,6 +56,12 @@ class Vault:
         aad = context(_table(row), column, row.id)
         setattr(row, column, seal(key, kid, value.encode("utf-8"), aad))
 
+    def seal_value(self, session: Session, *, table: str, column: str, row_id: str,
+                   owner: tuple[str, str], case_id: str | None, value: str) -> bytes:
+        """The same sealing as `seal`, for bulk inserts that build rows as plain values."""
+        kid, key = self.active_key(session, owner[0], owner[1], case_id)
+        return seal(key, kid, value.encode("utf-8"), context(table, column, row_id))
+
     def open(self, session: Session, row: SealedRow, column: str) -> str | None:
         """Decrypt `row.column`; raises DecryptionError when it does not belong there."""
         blob = getattr(row, column)
@@ -85,6 +91,22 @@ class Vault:
             row = self._create(session, scope, owner_id, case_id, version=1)
         self._active[(scope, owner_id)] = (row.id, now + self._ttl)
         return row.id, self.key_by_id(session, row.id)
+
+    def prefetch(self, session: Session, owners: Iterable[tuple[str, str]]) -> None:
+        """Load and unwrap the active keys of many owners in one query (a sweep batch)."""
+        wanted = {(scope, owner) for scope, owner in owners}
+        if not wanted:
+            return
+        now = time.monotonic()
+        rows = session.exec(select(DataKey).where(
+            col(DataKey.owner_id).in_([owner for _, owner in wanted]), col(DataKey.active),
+            col(DataKey.wrapped).is_not(None))).all()
+        for row in rows:
+            if (row.scope, row.owner_id) in wanted and row.wrapped is not None:
+                if row.id not in self._keys:
+                    self._keys[row.id] = (self.ring.unwrap(bytes(row.wrapped), row.id),
+                                          now + self._ttl)
+                self._active[(row.scope, row.owner_id)] = (row.id, now + self._ttl)
 
     def key_by_id(self, session: Session, kid: str) -> bytes:
         """An unwrapped data key by id."""

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, LargeBinary, TypeDecorator
+from sqlalchemy import DateTime, LargeBinary, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field
 
@@ -39,6 +39,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a model, for statements built once and run many times."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def id_field(**kw: Any) -> Any:

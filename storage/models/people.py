@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from storage.models.base import fk, id_field, sealed, ts
@@ -51,6 +52,7 @@ class Participant(SQLModel, table=True):
     """A rater in a case: the child, a parent, a teacher; contact data sealed, looked up blind."""
 
     __tablename__ = "participants"
+    __table_args__ = (Index("ix_participants_case_status", "case_id", "status"),)
 
     id: str = id_field()
     case_id: str = fk("cases.id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from storage.models.base import fk, id_field, sealed, ts
@@ -13,6 +14,8 @@ class Conversation(SQLModel, table=True):
     """The flow engine's state for one survey, sealed; never held in memory between inputs."""
 
     __tablename__ = "conversations"
+    # "This person's running survey" is asked on every message and every survey start.
+    __table_args__ = (Index("ix_conversations_participant_status", "participant_id", "status"),)
 
     id: str = id_field()
     case_id: str = fk("cases.id")

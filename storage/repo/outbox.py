@@ -12,8 +12,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage, Participant, new_id, utcnow
+from storage.models import OutboxMessage, Participant, new_id, table_of, utcnow
 from storage.vault import Vault
+
+_TABLE = table_of(OutboxMessage)
+_INSERT = {
+    postgres: (pg_insert if postgres else sqlite_insert)(_TABLE)
+    .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id)
+    for postgres in (False, True)
+}
 
 # A claim older than this is taken to belong to a process that died; the row is retried.
 LEASE = timedelta(minutes=2)
@@ -29,22 +36,23 @@ def enqueue(
     The key is derived from what caused the message (conversation, step, index), so
     processing the same inbound message twice cannot queue its replies twice.
     """
-    row = OutboxMessage(id=new_id(), idempotency_key=key, channel=channel, purpose=purpose,
-                        participant_id=participant.id if participant else None,
-                        case_id=participant.case_id if participant else None,
-                        not_before=not_before or utcnow())
+    row_id, now = new_id(), utcnow()
     body: dict[str, Any] = {"message": message}
     if address is not None:
         body["address"] = address
-    vault.seal(session, row, "payload", json.dumps(body, ensure_ascii=False))
-    values = {c: getattr(row, c) for c in (
-        "id", "idempotency_key", "channel", "purpose", "participant_id", "case_id", "payload",
-        "not_before", "status", "attempts", "created_at")}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(OutboxMessage).values(**values)
-                             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                             .returning(col(OutboxMessage.id)))
-    return result.first() is not None
+    owner = ("participant", participant.id) if participant else ("system", "system")
+    payload = vault.seal_value(session, table=OutboxMessage.__tablename__, column="payload",
+                               row_id=row_id, owner=owner,
+                               case_id=participant.case_id if participant else None,
+                               value=json.dumps(body, ensure_ascii=False))
+    values = {"id": row_id, "idempotency_key": key, "channel": channel, "purpose": purpose,
+              "participant_id": participant.id if participant else None,
+              "case_id": participant.case_id if participant else None, "payload": payload,
+              "not_before": not_before or now, "status": "pending", "attempts": 0,
+              "created_at": now}
+    # Core with a statement built once: the sweep queues thousands of these per batch.
+    statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
+    return session.connection().execute(statement, values).first() is not None
 
 
 @dataclass(frozen=True, slots=True)

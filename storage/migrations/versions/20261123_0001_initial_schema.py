@@ -71,6 +71,16 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.create_index('ix_inbox_status_received', ['status', 'received_at'], unique=False)
 
+    op.create_table('login_attempts',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('account_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_login_attempts_account_at', ['account_key', 'at'], unique=False)
+
     op.create_table('throttles',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('window', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -88,6 +98,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=True)
+
+    op.create_table('api_tokens',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
     op.create_table('cases',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -111,6 +138,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_followups_planned_through'), ['followups_planned_through'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_ref'), ['ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
+
+    op.create_table('web_sessions',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_reason', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
     op.create_table('goals',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -147,6 +190,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participants_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_participants_case_status', ['case_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_participants_chat_index'), ['chat_index'], unique=False)
         batch_op.create_index(batch_op.f('ix_participants_phone_index'), ['phone_index'], unique=False)
         batch_op.create_index(batch_op.f('ix_participants_status'), ['status'], unique=False)
@@ -300,6 +344,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_conversations_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index('ix_conversations_participant_status', ['participant_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_remind_at'), ['remind_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_status'), ['status'], unique=False)
 
@@ -366,6 +411,8 @@ def upgrade() -> None:
 
 
 
+
+
 def downgrade() -> None:
     """Revert this revision."""
     if op.get_bind().dialect.name == "postgresql":
@@ -387,6 +434,7 @@ def downgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_status'))
         batch_op.drop_index(batch_op.f('ix_conversations_remind_at'))
+        batch_op.drop_index('ix_conversations_participant_status')
         batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
         batch_op.drop_index(batch_op.f('ix_conversations_expires_at'))
         batch_op.drop_index(batch_op.f('ix_conversations_case_id'))
@@ -432,6 +480,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_participants_status'))
         batch_op.drop_index(batch_op.f('ix_participants_phone_index'))
         batch_op.drop_index(batch_op.f('ix_participants_chat_index'))
+        batch_op.drop_index('ix_participants_case_status')
         batch_op.drop_index(batch_op.f('ix_participants_case_id'))
 
     op.drop_table('participants')
@@ -439,6 +488,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_goals_case_id'))
 
     op.drop_table('goals')
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
+
+    op.drop_table('web_sessions')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_status'))
         batch_op.drop_index(batch_op.f('ix_cases_ref'))
@@ -446,11 +499,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_caseworker_id'))
 
     op.drop_table('cases')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+
+    op.drop_table('api_tokens')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_email'))
 
     op.drop_table('users')
     op.drop_table('throttles')
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_attempts_account_at')
+
+    op.drop_table('login_attempts')
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.drop_index('ix_inbox_status_received')
 
