@@ -23,7 +23,8 @@ Handler = Callable[[Runtime, argparse.Namespace, Output], None]
 def _serve(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     from bot.serve import serve
 
-    asyncio.run(serve(rt, args.host or rt.settings.host, args.port or rt.settings.port, out))
+    asyncio.run(serve(rt, args.host or rt.settings.host, args.port or rt.settings.port, out,
+                      telegram_polling=args.telegram_polling))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("serve", _serve, "serve webhooks, dashboard, API, scheduler and dispatcher")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--telegram-polling", action="store_true",
+                   help="fetch Telegram updates (development without a public URL)")
     command("migrate", admin.cmd_migrate, "bring the database schema up to date")
 
     users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="sub",

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 
 from aiohttp import web
 
 from bot.app import create_app
 from bot.commands.output import CommandError, Output
+from bot.polling import poll
 from bot.runtime import Runtime
+from bot.services import Services
 from storage import migrate
 
 
-async def serve(rt: Runtime, host: str, port: int, out: Output) -> None:
-    """Run the web app until SIGINT/SIGTERM."""
+async def serve(rt: Runtime, host: str, port: int, out: Output, *,
+                telegram_polling: bool = False) -> None:
+    """Run the web app until SIGINT/SIGTERM (and poll Telegram when asked)."""
     if migrate.current_revision(rt.engine) != migrate.head_revision():
         raise CommandError("the database schema is not up to date; run: stemme migrate")
     rt.keys  # noqa: B018  (fail now, not on the first request, if the key file is unreadable)
-    app = create_app(rt)
+    if telegram_polling and not rt.settings.telegram_enabled:
+        raise CommandError("--telegram-polling needs STEMME_TELEGRAM_TOKEN (and a webhook "
+                           "secret, which polling does not use but the settings require)")
+    services = Services(rt)
+    app = create_app(rt, services)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -35,7 +43,12 @@ async def serve(rt: Runtime, host: str, port: int, out: Output) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    poller = asyncio.create_task(poll(services, stop)) if telegram_polling else None
     try:
         await stop.wait()
     finally:
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
         await runner.cleanup()
