@@ -38,7 +38,7 @@ from bot.flows import (
 )
 from bot.flows.context import AgeBand, Language, Rater
 from bot.wire import message_to_dict
-from consent import agreements
+from consent import agreements, audit
 from consent.agreements import age_on
 from consent.withdrawal import resume, withdraw
 from storage.models import (
@@ -292,6 +292,9 @@ class Surveys:
             agreements.record(session, person, action=event.action, given_by="self",
                               recorded_by="participant", at=now, age_at_time=age,
                               text_version=event.text_version or "1")
+            audit.append(session, actor="participant", action=f"consent.{event.action}",
+                         target=f"participant:{person.id}", detail=f"via={person.channel}",
+                         at=now)
 
     def _complete(self, session: Session, conversation: Conversation, event: SurveyCompleted,
                   now: datetime) -> None:
