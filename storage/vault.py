@@ -34,6 +34,9 @@ def _table(row: SealedRow) -> str:
 
 # Keys are cached for a short while only: another process may destroy a key (erasure).
 CACHE_SECONDS = 60.0
+# Past this many cached keys, expired ones are dropped, so memory does not grow with the
+# number of people a long-running process has ever served.
+CACHE_MAX = 5_000
 
 
 class Vault:
@@ -104,8 +107,7 @@ class Vault:
         for row in rows:
             if (row.scope, row.owner_id) in wanted and row.wrapped is not None:
                 if row.id not in self._keys:
-                    self._keys[row.id] = (self.ring.unwrap(bytes(row.wrapped), row.id),
-                                          now + self._ttl)
+                    self._remember(row.id, self.ring.unwrap(bytes(row.wrapped), row.id), now)
                 self._active[(row.scope, row.owner_id)] = (row.id, now + self._ttl)
 
     def key_by_id(self, session: Session, kid: str) -> bytes:
@@ -120,8 +122,17 @@ class Vault:
         if row.wrapped is None:
             raise KeyDestroyed(f"data key {kid!r} was destroyed (erased); the value is gone")
         key = self.ring.unwrap(bytes(row.wrapped), kid)
-        self._keys[kid] = (key, now + self._ttl)
+        self._remember(kid, key, now)
         return key
+
+    def _remember(self, kid: str, key: bytes, now: float) -> None:
+        if len(self._keys) >= CACHE_MAX:
+            self._keys = {k: v for k, v in self._keys.items() if v[1] > now}
+            self._active = {k: v for k, v in self._active.items() if v[1] > now}
+            if len(self._keys) >= CACHE_MAX:  # all fresh: a big batch; start over
+                self._keys.clear()
+                self._active.clear()
+        self._keys[kid] = (key, now + self._ttl)
 
     def _create(
         self, session: Session, scope: str, owner_id: str, case_id: str | None, version: int
@@ -140,7 +151,7 @@ class Vault:
             DataKey.scope == scope, DataKey.owner_id == owner_id, DataKey.version == version
         ).execution_options(populate_existing=True)).one()
         if row.id == kid:
-            self._keys[kid] = (key, time.monotonic() + self._ttl)
+            self._remember(kid, key, time.monotonic())
         return row
 
     def destroy(self, session: Session, rows: Iterable[DataKey]) -> int:
