@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pgschema import temporary_schema  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from storage.blind_index import BlindIndex  # noqa: E402
@@ -76,20 +77,8 @@ def main() -> None:
         work = Path(tmp)
         results["sqlite"] = bench(f"sqlite:///{work / 'bench.db'}", args.count, work)
         if args.postgres:
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            schema = f"bench_{os.getpid()}"
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-            sep = "&" if "?" in args.postgres else "?"
-            try:
-                results["postgresql"] = bench(
-                    f"{args.postgres}{sep}options=-csearch_path%3D{schema}", args.count, work)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
+            with temporary_schema(args.postgres, "bench_storage") as url:
+                results["postgresql"] = bench(url, args.count, work)
     if args.json:
         print(json.dumps(results))
         return

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pgschema import temporary_schema  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
@@ -126,22 +126,10 @@ def main() -> None:
         for size in sizes:
             results["sqlite"].append(run(f"sqlite:///{work / f'sweep-{size}.db'}", size, work))
         if args.postgres:
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
             results["postgresql"] = []
             for size in sizes:
-                schema = f"sweep_{os.getpid()}_{size}"
-                with admin.connect() as conn:
-                    conn.execute(text(f"CREATE SCHEMA {schema}"))
-                sep = "&" if "?" in args.postgres else "?"
-                try:
-                    results["postgresql"].append(run(
-                        f"{args.postgres}{sep}options=-csearch_path%3D{schema}", size, work))
-                finally:
-                    with admin.connect() as conn:
-                        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+                with temporary_schema(args.postgres, f"bench_sweep_{size}") as url:
+                    results["postgresql"].append(run(url, size, work))
     if args.json:
         print(json.dumps(results))
         return

@@ -19,19 +19,15 @@ from storage.repo import cases
 from storage.repo.users import create_user
 from storage.vault import Vault
 from tests.fakes.fixtures import (
-    TELEGRAM_SECRET,
-    TELEGRAM_TOKEN,
-    TWILIO_ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN,
-    TWILIO_FROM,
     fake_telegram,
     fake_twilio,
+    sms_channel,
+    telegram_channel,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 
 __all__ = ["fake_telegram", "fake_twilio"]
-PUBLIC_URL = "https://stemme.example.org"
 
 
 @dataclass
@@ -86,15 +82,12 @@ def world(engine: Engine, vault: Vault, index: BlindIndex) -> World:
 @pytest.fixture
 async def telegram(fake_telegram: FakeTelegramAPI) -> AsyncIterator[TelegramChannel]:
     """The real Telegram adapter talking to the fake Bot API."""
-    async with TelegramChannel(token=TELEGRAM_TOKEN, webhook_secret=TELEGRAM_SECRET,
-                               api_url=fake_telegram.url, timeout=2.0) as channel:
+    async with telegram_channel(fake_telegram, 2.0) as channel:
         yield channel
 
 
 @pytest.fixture
 async def sms(fake_twilio: FakeTwilioAPI) -> AsyncIterator[TwilioSmsChannel]:
     """The real Twilio adapter talking to the fake Twilio API."""
-    async with TwilioSmsChannel(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN,
-                                from_number=TWILIO_FROM, public_url=PUBLIC_URL,
-                                api_url=fake_twilio.url, timeout=2.0) as channel:
+    async with sms_channel(fake_twilio, 2.0) as channel:
         yield channel
