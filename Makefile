@@ -18,8 +18,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	$(VENV)/bin/stemme migrate
-	$(VENV)/bin/stemme serve
+	$(VENV)/bin/stemme migrate && $(VENV)/bin/stemme demo --if-empty && $(VENV)/bin/stemme serve
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q

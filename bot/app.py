@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Inf
 from bot import webchat_page, webhooks
 from bot.runtime import Runtime
 from bot.services import Services
+from dashboard import routes as dashboard_routes
 from storage.db import DatabaseUnavailable, ping
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime, services: Services | None = None,
     app.router.add_get("/metrics", metrics)
     webhooks.add_routes(app)
     webchat_page.add_routes(app)
+    dashboard_routes.add_routes(app, runtime)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if background:

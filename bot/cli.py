@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.commands import admin, cases, messaging, records
+from bot.commands import admin, cases, demo, messaging, records
 from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
 from bot.settings import SettingsError, load_settings
@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--telegram-polling", action="store_true",
                    help="fetch Telegram updates (development without a public URL)")
     command("migrate", admin.cmd_migrate, "bring the database schema up to date")
+    p = command("demo", demo.cmd_demo, "seed a demo: a caseworker, two cases, 10 weeks of ratings")
+    p.add_argument("--if-empty", action="store_true", help="only seed an empty database")
 
     users = sub.add_parser("user", help="dashboard users").add_subparsers(dest="sub",
                                                                            required=True)

@@ -1,0 +1,320 @@
+"""The JSON API under /api/v1/: the dashboard's actions for a case-management system.
+
+Errors are JSON (`ErrorOut`): 401 without a valid bearer token, 404 for a case that does not
+exist *or belongs to another caseworker* (nothing is revealed), 400 for a body that is not
+JSON, 422 for a value that cannot be used (with the field's name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import Session, col, select
+
+from consent import audit
+from dashboard import actions
+from dashboard.api_support import (
+    URGENCY,
+    body,
+    case_alerts,
+    case_detail,
+    endpoint,
+    lang_of,
+    out,
+    participant_out,
+)
+from dashboard.casedata import case_rows, visible_case, visible_participant
+from dashboard.guard import dash
+from dashboard.schemas import (
+    AlertsOut,
+    AnswerOut,
+    AskOut,
+    Cancelled,
+    CaseCreate,
+    CaseDetail,
+    CaseList,
+    CaseSummary,
+    CaseUpdate,
+    MeOut,
+    ParticipantCreate,
+    ParticipantCreated,
+    ParticipantList,
+    ParticipantOut,
+    RatingOut,
+    RatingsOut,
+    SessionCancel,
+    SessionCreate,
+    SessionList,
+    SessionOut,
+)
+from reports.casefile import load_case_data
+from reports.export import export_document
+from reports.scoring import case_ratings
+from storage.models import Case, Meeting, Participant, User
+from storage.repo.errors import NotFound
+
+
+def _viewed(session: Session, user: User, case: Case, now: datetime, what: str) -> None:
+    audit.append(session, actor=user.email, action="case.view", target=f"case:{case.id}",
+                 detail=f"via=api:{what}", at=now)
+
+
+@endpoint
+async def me(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/me."""
+    return out(MeOut(user_id=user.id, email=user.email, role=user.role))
+
+
+@endpoint
+async def list_cases(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/cases."""
+    d, lang = dash(request), lang_of(request)
+    now = d.now()
+    rows = await d.run(lambda s: case_rows(s, d.vault, user, now=now, lang=lang))
+    return out(CaseList(cases=[CaseSummary(
+        case_id=r.id, ref=r.ref, child_name=r.child_name, caseworker_email=r.caseworker,
+        urgency=URGENCY[r.urgency], why=r.why,
+        last_rating_at=r.last_rating, next_prompt_at=r.next_prompt) for r in rows]))
+
+
+@endpoint
+async def create_case(request: web.Request, user: User) -> web.StreamResponse:
+    """POST /api/v1/cases."""
+    d = dash(request)
+    new = await body(request, CaseCreate)
+    now = d.now()
+
+    def make(session: Session) -> CaseDetail:
+        case = actions.create_case(session, d.vault, user, ref=new.ref,
+                                   child_name=new.child_name, birth_date=new.birth_date,
+                                   cadence=new.cadence, caseworker_email=new.caseworker_email,
+                                   now=now)
+        return case_detail(session, d.vault, case, now, "da")
+
+    detail = await d.run(make)
+    return out(detail, 201, {"Location": f"/api/v1/cases/{detail.case_id}"})
+
+
+@endpoint
+async def get_case(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/cases/{case_id}; audited as a view."""
+    d, lang = dash(request), lang_of(request)
+    now = d.now()
+
+    def load(session: Session) -> CaseDetail:
+        case = visible_case(session, user, request.match_info["case_id"])
+        _viewed(session, user, case, now, "case")
+        return case_detail(session, d.vault, case, now, lang)
+
+    return out(await d.run(load))
+
+
+@endpoint
+async def patch_case(request: web.Request, user: User) -> web.StreamResponse:
+    """PATCH /api/v1/cases/{case_id}: cadence, override, goals."""
+    d = dash(request)
+    change = await body(request, CaseUpdate)
+    now = d.now()
+
+    def apply(session: Session) -> CaseDetail:
+        case = visible_case(session, user, request.match_info["case_id"])
+        fields = change.model_fields_set
+        if "cadence" in fields or "cadence_override" in fields:
+            override = change.cadence_override if "cadence_override" in fields \
+                else case.cadence_override
+            actions.set_cadence(session, case, name=change.cadence or case.cadence,
+                                override=override, actor=user, now=now)
+        if change.goals is not None:
+            actions.set_goals(session, d.vault, case, change.goals, actor=user, now=now)
+        return case_detail(session, d.vault, case, now, "da")
+
+    return out(await d.run(apply))
+
+
+@endpoint
+async def list_participants(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/cases/{case_id}/participants."""
+    d = dash(request)
+
+    def load(session: Session) -> ParticipantList:
+        case = visible_case(session, user, request.match_info["case_id"])
+        people = session.exec(select(Participant).where(
+            Participant.case_id == case.id, Participant.status != "erased")
+            .order_by(col(Participant.created_at))).all()
+        return ParticipantList(participants=[participant_out(session, d.vault, p)
+                                             for p in people])
+
+    return out(await d.run(load))
+
+
+@endpoint
+async def add_participant(request: web.Request, user: User) -> web.StreamResponse:
+    """POST /api/v1/cases/{case_id}/participants; the invite is in the answer, once."""
+    d = dash(request)
+    new = await body(request, ParticipantCreate)
+    now = d.now()
+
+    def add(session: Session) -> ParticipantCreated:
+        case = visible_case(session, user, request.match_info["case_id"])
+        invite = actions.add_participant(
+            session, d.vault, d.index, user, case, role=new.role, channel=new.channel,
+            name=new.name, phone=new.phone, language=new.language,
+            guardian_consent=new.guardian_consent, public_url=d.settings.public_url,
+            bot_username=d.settings.telegram_bot_username, now=now)
+        return ParticipantCreated(
+            participant=participant_out(session, d.vault, invite.participant),
+            invite_code=invite.code, invite_url=invite.url)
+
+    return out(await d.run(add), 201)
+
+
+async def _on_person(request: web.Request, user: User,
+                     fn: Callable[[Session, Case, Participant], Any]) -> Any:
+    d = dash(request)
+
+    def apply(session: Session) -> Any:
+        case = visible_case(session, user, request.match_info["case_id"])
+        person = visible_participant(session, case, request.match_info["participant_id"])
+        return fn(session, case, person)
+
+    return await d.run(apply)
+
+
+@endpoint
+async def withdraw(request: web.Request, user: User) -> web.StreamResponse:
+    """POST .../participants/{participant_id}/withdraw: stop all contact now."""
+    d = dash(request)
+    now = d.now()
+
+    def apply(session: Session, case: Case, person: Participant) -> ParticipantOut:
+        actions.withdraw_participant(session, person, actor=user, now=now)
+        return participant_out(session, d.vault, person)
+
+    return out(await _on_person(request, user, apply))
+
+
+@endpoint
+async def ask(request: web.Request, user: User) -> web.StreamResponse:
+    """POST .../participants/{participant_id}/ask: a rating request now."""
+    d = dash(request)
+    now = d.now()
+
+    def apply(session: Session, case: Case, person: Participant) -> AskOut:
+        actions.ask_now(session, person, case, actor=user, now=now)
+        return AskOut(participant_id=person.id, due_at=now)
+
+    return out(await _on_person(request, user, apply), 202)
+
+
+def _session_out(m: Meeting) -> SessionOut:
+    return SessionOut(session_id=m.id, starts_at=m.starts_at, minutes=m.minutes,
+                      series_id=m.series_id, cancelled=m.cancelled_at is not None)
+
+
+@endpoint
+async def list_sessions(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/cases/{case_id}/sessions."""
+    d = dash(request)
+
+    def load(session: Session) -> SessionList:
+        case = visible_case(session, user, request.match_info["case_id"])
+        rows = session.exec(select(Meeting).where(Meeting.case_id == case.id)
+                            .order_by(col(Meeting.starts_at))).all()
+        return SessionList(sessions=[_session_out(m) for m in rows])
+
+    return out(await d.run(load))
+
+
+@endpoint
+async def add_sessions(request: web.Request, user: User) -> web.StreamResponse:
+    """POST /api/v1/cases/{case_id}/sessions."""
+    d = dash(request)
+    new = await body(request, SessionCreate)
+    now = d.now()
+
+    def add(session: Session) -> SessionList:
+        case = visible_case(session, user, request.match_info["case_id"])
+        ids = actions.add_sessions(session, case, at=new.at, minutes=new.minutes,
+                                   every=new.every, until=new.until, zone=d.zone, actor=user,
+                                   now=now)
+        rows = [session.get(Meeting, i) for i in ids]
+        return SessionList(sessions=[_session_out(m) for m in rows if m is not None])
+
+    return out(await d.run(add), 201)
+
+
+@endpoint
+async def cancel_session(request: web.Request, user: User) -> web.StreamResponse:
+    """POST /api/v1/cases/{case_id}/sessions/{session_id}/cancel."""
+    d = dash(request)
+    change = await body(request, SessionCancel)
+    now = d.now()
+
+    def apply(session: Session) -> Cancelled:
+        case = visible_case(session, user, request.match_info["case_id"])
+        try:
+            count = actions.cancel_session(session, case, request.match_info["session_id"],
+                                           series=change.series, actor=user, now=now)
+        except LookupError:
+            raise NotFound("session") from None
+        return Cancelled(cancelled=count)
+
+    return out(await d.run(apply))
+
+
+@endpoint
+async def ratings(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/cases/{case_id}/ratings: answers and scored ratings; audited."""
+    d = dash(request)
+    now = d.now()
+
+    def load(session: Session) -> RatingsOut:
+        case = visible_case(session, user, request.match_info["case_id"])
+        _viewed(session, user, case, now, "ratings")
+        data = load_case_data(session, d.vault, case.id, now=now, comments=False)
+        rows = export_document(data)["answers"]
+        return RatingsOut(case_id=case.id, answers=[AnswerOut(**r) for r in rows], ratings=[
+            RatingOut(answered_at=r.answered_at, participant_id=r.participant_id,
+                      rater_role=r.rater_role, kind=r.kind, instrument=r.instrument,
+                      total=r.total, partial=r.partial) for r in case_ratings(data)])
+
+    return out(await d.run(load))
+
+
+@endpoint
+async def alerts(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/cases/{case_id}/alerts: where the case stands and why; audited."""
+    d, lang = dash(request), lang_of(request)
+    now = d.now()
+
+    def load(session: Session) -> AlertsOut:
+        case = visible_case(session, user, request.match_info["case_id"])
+        _viewed(session, user, case, now, "alerts")
+        urgency, why, rows = case_alerts(session, d.vault, case, now, lang)
+        return AlertsOut(case_id=case.id, urgency=urgency, why=why,
+                         alerts=rows)
+
+    return out(await d.run(load))
+
+
+@endpoint
+async def export(request: web.Request, user: User) -> web.StreamResponse:
+    """GET /api/v1/cases/{case_id}/export/{format}: pdf, csv, png, svg or json; audited."""
+    d, lang = dash(request), lang_of(request)
+    fmt = request.match_info["format"]
+    if fmt not in actions.EXPORTS:
+        raise NotFound("format")
+    now = d.now()
+
+    def make(session: Session) -> bytes:
+        case = visible_case(session, user, request.match_info["case_id"])
+        return actions.export(session, d.vault, case, fmt, actor=user, lang=lang, now=now,
+                              via="api")
+
+    data = await d.run(make)
+    response = web.Response(body=data)
+    response.headers["Content-Type"] = actions.EXPORTS[fmt]
+    return response

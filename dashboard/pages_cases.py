@@ -1,0 +1,228 @@
+"""Case pages: my cases, a new case, one case, its graph and exports, goals, cadence, sessions."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from sqlmodel import Session
+
+from consent import audit
+from dashboard import actions
+from dashboard.casedata import case_rows, overview, visible_case
+from dashboard.guard import Viewer, dash, not_found, page_handler
+from dashboard.i18n import catalogue
+from dashboard.render import page
+from reports.casefile import load_case_data
+from reports.graph import render_progress
+from storage.models import Case
+from storage.repo.errors import NotFound
+
+IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def field(form: MultiDictProxy[Any], name: str, limit: int = 200) -> str:
+    """A form field as text, trimmed and cut to `limit` characters."""
+    value = form.get(name, "")
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def back(case_id: str, *, done: str | None = None, error: str | None = None,
+         anchor: str = "") -> web.HTTPSeeOther:
+    """Post/redirect/get back to the case page, saying what happened."""
+    query = f"?done={done}" if done else f"?error={error}" if error else ""
+    return web.HTTPSeeOther(location=f"/cases/{case_id}{query}{'#' + anchor if anchor else ''}")
+
+
+def filename(case: Case, now: datetime, fmt: str) -> str:
+    """A download name without anything but the case reference and the day."""
+    ref = re.sub(r"[^A-Za-z0-9_-]+", "-", case.ref).strip("-") or "case"
+    return f"stemme-{ref}-{now:%Y-%m-%d}.{fmt}"
+
+
+@page_handler
+async def case_list(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """GET /: my open cases, the most urgent first."""
+    d = dash(request)
+    now = d.now()
+    rows = await d.run(lambda s: case_rows(s, d.vault, me.user, now=now, lang=me.lang))
+    return page(request, "cases.html", {"me": me.user, "csrf": me.csrf, "rows": rows},
+                zone=d.zone, lang=me.lang)
+
+
+def _new_case_page(request: web.Request, me: Viewer, *, error: str | None = None,
+                   values: dict[str, str] | None = None, status: int = 200) -> web.Response:
+    d = dash(request)
+    return page(request, "case_new.html", {
+        "me": me.user, "csrf": me.csrf, "error": error, "values": values or {},
+        "cadences": actions.cadences()}, zone=d.zone, lang=me.lang, status=status)
+
+
+@page_handler
+async def case_new(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """GET /cases/new: the form for a new case."""
+    return _new_case_page(request, me)
+
+
+@page_handler
+async def case_create(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases: create the case, then show it."""
+    d = dash(request)
+    form = await request.post()
+    values = {k: field(form, k) for k in ("ref", "child_name", "birth_date", "cadence",
+                                           "caseworker_email")}
+    try:
+        born = date.fromisoformat(values["birth_date"])
+    except ValueError:
+        return _new_case_page(request, me, error="error.birth_date", values=values, status=400)
+    now = d.now()
+    try:
+        case = await d.run(lambda s: actions.create_case(
+            s, d.vault, me.user, ref=values["ref"], child_name=values["child_name"],
+            birth_date=born, cadence=values["cadence"] or "law-minimum",
+            caseworker_email=values["caseworker_email"] or None, now=now))
+    except actions.Invalid as exc:
+        return _new_case_page(request, me, error=exc.key, values=values, status=400)
+    raise web.HTTPSeeOther(location=f"/cases/{case.id}?done=case_created")
+
+
+@page_handler
+async def case_page(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """GET /cases/{case_id}: the case before a meeting; every view is audited."""
+    d = dash(request)
+    now = d.now()
+
+    def load(session: Session) -> Any:
+        case = visible_case(session, me.user, request.match_info["case_id"])
+        audit.append(session, actor=me.user.email, action="case.view",
+                     target=f"case:{case.id}", at=now)
+        return overview(session, d.vault, case, now=now, lang=me.lang)
+
+    try:
+        view = await d.run(load)
+    except NotFound:
+        return not_found(request, me)
+    error = request.query.get("error", "")
+    return page(request, "case.html", {
+        "me": me.user, "csrf": me.csrf, "o": view, "cadences": actions.cadences(),
+        "error": error if error.startswith("error.") and error in catalogue(me.lang) else None,
+        "now": now}, zone=d.zone, lang=me.lang)
+
+
+@page_handler
+async def case_graph(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """GET /cases/{case_id}/graph.{fmt}: the progression graph shown on the case page."""
+    d = dash(request)
+    fmt = request.match_info["fmt"]
+    now = d.now()
+
+    def draw(session: Session) -> bytes:
+        case = visible_case(session, me.user, request.match_info["case_id"])
+        data = load_case_data(session, d.vault, case.id, now=now, comments=False)
+        return render_progress(data, "png" if fmt == "png" else "svg", lang=me.lang)
+
+    try:
+        body = await d.run(draw)
+    except NotFound:
+        return not_found(request, me)
+    return web.Response(body=body, content_type=IMAGE_TYPES[fmt])
+
+
+@page_handler
+async def case_export(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """GET /cases/{case_id}/export.{fmt}: a download for the case system; audited."""
+    d = dash(request)
+    fmt = request.match_info["fmt"]
+    now = d.now()
+
+    def make(session: Session) -> tuple[Case, bytes]:
+        case = visible_case(session, me.user, request.match_info["case_id"])
+        return case, actions.export(session, d.vault, case, fmt, actor=me.user,
+                                    lang=me.lang, now=now)
+
+    try:
+        case, body = await d.run(make)
+    except NotFound:
+        return not_found(request, me)
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = actions.EXPORTS[fmt]
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="{filename(case, now, fmt)}"'
+    return response
+
+
+async def _change(request: web.Request, me: Viewer, change: Any, *, anchor: str,
+                  done: str) -> web.StreamResponse:
+    """Apply `change(session, case, form)` to a visible case and go back to its page."""
+    d = dash(request)
+    form = await request.post()
+    case_id = request.match_info["case_id"]
+
+    def apply(session: Session) -> None:
+        change(session, visible_case(session, me.user, case_id), form)
+
+    try:
+        await d.run(apply)
+    except (NotFound, LookupError):
+        return not_found(request, me)
+    except actions.Invalid as exc:
+        raise back(case_id, error=exc.key, anchor=anchor) from None
+    raise back(case_id, done=done, anchor=anchor)
+
+
+@page_handler
+async def case_goals(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/goals: the child's goals, in their own words."""
+    d = dash(request)
+    now = d.now()
+    return await _change(request, me, lambda s, case, form: actions.set_goals(
+        s, d.vault, case, [field(form, f"goal{i}", 300) for i in (1, 2, 3)], actor=me.user,
+        now=now), anchor="goals", done="goals")
+
+
+@page_handler
+async def case_cadence(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/cadence: a shipped cadence, or an override for this case."""
+    d = dash(request)
+    now = d.now()
+    return await _change(request, me, lambda s, case, form: actions.set_cadence(
+        s, case, name=field(form, "cadence"), override=field(form, "cadence_override", 300),
+        actor=me.user, now=now), anchor="plan", done="cadence")
+
+
+def _session_fields(form: MultiDictProxy[Any]) -> tuple[datetime, int, str | None, date | None]:
+    try:
+        at = datetime.combine(date.fromisoformat(field(form, "date")),
+                              time.fromisoformat(field(form, "time") or "15:00"))
+        minutes = int(field(form, "minutes") or "45")
+        until = date.fromisoformat(field(form, "until")) if field(form, "until") else None
+    except ValueError:
+        raise actions.Invalid("error.session_time", "at") from None
+    return at, minutes, field(form, "every") or None, until
+
+
+@page_handler
+async def session_add(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/sessions: one session or a series, in local time."""
+    d = dash(request)
+    now = d.now()
+
+    def add(session: Session, case: Case, form: MultiDictProxy[Any]) -> None:
+        at, minutes, every, until = _session_fields(form)
+        actions.add_sessions(session, case, at=at, minutes=minutes, every=every, until=until,
+                             zone=d.zone, actor=me.user, now=now)
+
+    return await _change(request, me, add, anchor="plan", done="session_added")
+
+
+@page_handler
+async def session_cancel(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/sessions/{session_id}/cancel: cancel (the rest of) a series."""
+    d = dash(request)
+    now = d.now()
+    return await _change(request, me, lambda s, case, form: actions.cancel_session(
+        s, case, request.match_info["session_id"], series=field(form, "series") == "1",
+        actor=me.user, now=now), anchor="plan", done="session_cancelled")

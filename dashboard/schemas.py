@@ -1,0 +1,258 @@
+"""The JSON API's request and response bodies (pydantic v2), from which OpenAPI is built."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Role = Literal["child", "parent", "foster_parent", "teacher", "pedagogue", "other"]
+Channel = Literal["telegram", "sms", "webchat"]
+Language = Literal["da", "en"]
+Urgency = Literal["safety", "not_on_track", "alliance", "divergence", "missing", "on_track",
+                  "waiting"]
+ID = r"^[0-9a-f]{32}$"
+# Printable text with at least one visible character (no control characters in stored text).
+TEXT = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+Goal = Annotated[str, StringConstraints(max_length=200, pattern=TEXT)]
+
+
+class Request(BaseModel):
+    """A request body: strict types, unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ErrorOut(BaseModel):
+    """Every error: a stable code and a message saying what to change."""
+
+    error: str = Field(examples=["not_found"])
+    message: str
+    field: str | None = None
+
+
+class MeOut(BaseModel):
+    """The user a token acts as."""
+
+    user_id: str
+    email: str
+    role: Literal["caseworker", "admin"]
+
+
+class CaseCreate(Request):
+    """A new case; `caseworker_email` (admins only) gives it to another caseworker."""
+
+    ref: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$",
+                     examples=["K-2026-001"])
+    child_name: str = Field(min_length=1, max_length=120, pattern=TEXT, examples=["Sofie"])
+    birth_date: date = Field(examples=["2014-05-31"])
+    cadence: str = Field(default="law-minimum", max_length=64, examples=["haderslev"])
+    caseworker_email: str | None = Field(default=None, max_length=254)
+
+
+class CaseUpdate(Request):
+    """Change the cadence (a shipped name and/or a per-case override) or the goals."""
+
+    cadence: str | None = Field(default=None, max_length=64)
+    cadence_override: str | None = Field(default=None, max_length=200,
+                                         examples=["first 4w, every 6w"])
+    goals: list[Goal] | None = Field(default=None, max_length=3)
+
+
+class AgreementOut(BaseModel):
+    """The person's agreement to contact on their channel."""
+
+    self_agreed: bool
+    guardian_agreed: bool
+    withdrawn: bool
+
+
+class ParticipantOut(BaseModel):
+    """A rater in a case."""
+
+    participant_id: str
+    case_id: str
+    role: Role
+    channel: Channel
+    language: Language
+    name: str | None
+    status: str
+    telegram_linked: bool
+    agreement: AgreementOut
+
+
+class ParticipantList(BaseModel):
+    """The raters of a case."""
+
+    participants: list[ParticipantOut]
+
+
+class ParticipantCreate(Request):
+    """A new rater; `guardian_consent` records a custody holder's yes for a child under 15."""
+
+    role: Role
+    channel: Channel
+    name: str | None = Field(default=None, max_length=120, pattern=TEXT)
+    phone: str | None = Field(default=None, max_length=40, examples=["+45 12 34 56 78"])
+    language: Language = "da"
+    guardian_consent: bool = False
+
+
+class ParticipantCreated(BaseModel):
+    """The new rater and, for chat channels, the invite (shown this once)."""
+
+    participant: ParticipantOut
+    invite_code: str | None
+    invite_url: str | None
+
+
+class GoalOut(BaseModel):
+    """One of the child's goals, in their own words."""
+
+    goal_id: str
+    position: int
+    text: str
+
+
+class AlertOut(BaseModel):
+    """A reason the case needs attention."""
+
+    rule: str
+    severity: Literal["urgent", "high", "normal"]
+    raised_at: datetime
+    participant_id: str | None
+    rater_role: str | None
+    detail: str
+    reason: str
+
+
+class CaseSummary(BaseModel):
+    """A case in the list, with its urgency."""
+
+    case_id: str
+    ref: str
+    child_name: str
+    caseworker_email: str
+    urgency: Urgency
+    why: str
+    last_rating_at: datetime | None
+    next_prompt_at: datetime | None
+
+
+class CaseList(BaseModel):
+    """The caller's open cases (all open cases for an admin), the most urgent first."""
+
+    cases: list[CaseSummary]
+
+
+class CaseDetail(BaseModel):
+    """One case: who rates, the goals, the cadence and why it needs attention."""
+
+    case_id: str
+    ref: str
+    child_name: str | None
+    child_birth_date: date | None
+    caseworker_email: str
+    status: str
+    cadence: str
+    cadence_override: str | None
+    urgency: Urgency
+    why: str
+    goals: list[GoalOut]
+    participants: list[ParticipantOut]
+    alerts: list[AlertOut]
+    next_prompt_at: datetime | None
+
+
+class SessionCreate(Request):
+    """A session (local time unless `at` has an offset), or a series with `every` and `until`."""
+
+    at: datetime = Field(examples=["2026-12-01T15:00:00"])
+    minutes: int = Field(default=45, ge=1, le=1440)
+    every: str | None = Field(default=None, pattern=r"^[1-9][0-9]?[dw]$", examples=["1w"])
+    until: date | None = None
+
+
+class SessionOut(BaseModel):
+    """A session after which ratings are asked."""
+
+    session_id: str
+    starts_at: datetime
+    minutes: int
+    series_id: str | None
+    cancelled: bool
+
+
+class SessionList(BaseModel):
+    """Sessions of a case, in time order."""
+
+    sessions: list[SessionOut]
+
+
+class SessionCancel(Request):
+    """Cancel one session, or (`series`) it and the later sessions of its series."""
+
+    series: bool = False
+
+
+class Cancelled(BaseModel):
+    """How many sessions were cancelled."""
+
+    cancelled: int
+
+
+class AskOut(BaseModel):
+    """A rating request queued now; the next sweep sends it (quiet hours wait for morning)."""
+
+    participant_id: str
+    due_at: datetime
+
+
+class AnswerOut(BaseModel):
+    """One item answer, as in the JSON export."""
+
+    answered_at: datetime
+    participant_id: str
+    rater_role: str
+    instrument: str
+    instrument_version: str
+    item: str
+    score: float | None
+    partial: bool
+
+
+class RatingOut(BaseModel):
+    """One scored survey (the four items of a scale, or the goals)."""
+
+    answered_at: datetime
+    participant_id: str
+    rater_role: str
+    kind: Literal["outcome", "session", "goal"]
+    instrument: str
+    total: float | None
+    partial: bool
+
+
+class RatingsOut(BaseModel):
+    """A case's answers and the ratings scored from them, oldest first."""
+
+    case_id: str
+    answers: list[AnswerOut]
+    ratings: list[RatingOut]
+
+
+class AlertsOut(BaseModel):
+    """Where the case stands now, and every alert behind it, most urgent first."""
+
+    case_id: str
+    urgency: Urgency
+    why: str
+    alerts: list[AlertOut]
+
+
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    CaseCreate, CaseUpdate, ParticipantCreate, SessionCreate, SessionCancel)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    ErrorOut, MeOut, CaseList, CaseDetail, ParticipantList, ParticipantCreated, SessionList,
+    Cancelled, AskOut, RatingsOut, AlertsOut, ParticipantOut)
