@@ -21,6 +21,7 @@ from bot.inbound import Effects, InboundRouter
 from bot.runtime import Runtime
 from bot.surveys import SurveyConfig, Surveys
 from consent.coming_of_age import flag_new_fifteens
+from consent.retention import DEFAULT_MONTHS, closed_for_review
 from reports.mailer import Mailer, outbox_dir
 from reports.mailjobs import MailConfig, send_digests, send_urgent
 from scheduler.planner import PlanConfig, plan_followups, plan_sessions
@@ -150,11 +151,17 @@ class Services:
             self.dispatcher.wake.set()
 
     def daily(self, now: datetime | None = None) -> dict[str, int]:
-        """Once a day: children who turned 15 are flagged (and asked at their next survey)."""
+        """Once a day: children who turned 15 are flagged; cases due for retention review."""
+        now = now or utcnow()
         with Session(self.rt.engine) as session:
-            fifteen = flag_new_fifteens(session, self.rt.vault, now or utcnow())
+            fifteen = flag_new_fifteens(session, self.rt.vault, now)
+            review = closed_for_review(session, now, DEFAULT_MONTHS)
             session.commit()
-        return {"turned_15": len(fifteen)}
+        if review:
+            # Nothing is destroyed automatically: an operator reviews the list.
+            log.warning("closed cases past the retention period await review",
+                        count=len(review), command="stemme retention")
+        return {"turned_15": len(fifteen), "retention_review": len(review)}
 
     async def daily_job(self) -> None:
         """The daily cron job."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
 from consent import audit
 from consent.access import participant_export
 from consent.erasure import ErasureError, erase, retire_old_masters
+from consent.retention import closed_for_review
 from reports.casefile import load_case_data
 from reports.export import export_csv, export_document, export_json
 from reports.graph import render_progress
@@ -109,14 +109,6 @@ def cmd_erase(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
                f"erased {report.target}: export written to {report.export_path} first, "
                f"{report.keys_destroyed} data keys destroyed, master key replaced. "
                "Back up the key file now and retire older key-file backups.")
-
-
-def closed_for_review(session: Session, now: datetime, months: int) -> list[Case]:
-    """Closed cases whose retention period has passed; listed for review, never deleted."""
-    cutoff = now - timedelta(days=round(months * 30.44))
-    return list(session.exec(select(Case).where(
-        Case.status == "closed", col(Case.closed_at) < cutoff)
-        .order_by(col(Case.closed_at))).all())
 
 
 def cmd_retention(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
