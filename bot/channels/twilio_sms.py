@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -40,6 +40,13 @@ SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 STATUS_PATH: Final = "/webhooks/twilio/status"
 MAX_BODY: Final = 1600  # Twilio refuses longer bodies (error 21617)
 EMPTY_TWIML: Final = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# A trial account prefixes every body with this; a look-up must still recognise our message.
+TRIAL_PREFIX: Final = "Sent from your Twilio trial account - "
+# Look-ups read at most this many messages to one number: enough for months of surveys.
+LOOKUP_LIMIT: Final = 1000
+RECENT_PAGE: Final = 50
+# Twilio's clock and ours may disagree a little; a look-up window starts this much earlier.
+CLOCK_SKEW: Final = timedelta(minutes=5)
 
 SMS_INFO: Final = ChannelInfo(
     capabilities=Capabilities(
@@ -304,3 +311,54 @@ class TwilioSmsChannel:
         ) as exc:
             return map_twilio_error(exc)
         return Sent(provider_message_id=str(created.sid))
+
+    async def sent_matching(
+        self, address: str, message: OutgoingMessage, *, since: datetime
+    ) -> list[str] | None:
+        """Sids of messages Twilio holds from us to `address` with this body, created since
+        `since`, oldest first; None when Twilio could not be asked (then do not send blind).
+
+        Twilio's Messages API takes no idempotency key, so after a crash between its answer and
+        our commit this is the only way to learn whether a message went out. The `DateSent`
+        filter works on whole GMT dates of when a message *left* Twilio, and a message still
+        queued has no `date_sent` at all; so this reads every message sent since the date of
+        `since` plus the newest page unfiltered (where queued ones are), and filters precisely
+        here on sender, recipient, direction, body and creation time.
+        """
+        try:
+            to = tel_number(address)
+        except ValueError:
+            return []
+        body = render_sms(message)
+        since = since - CLOCK_SKEW
+        await self.start()
+        try:
+            dated = await self._client.messages.list_async(
+                to=to, from_=self._from, date_sent_after=since.strftime("%Y-%m-%d"),
+                limit=LOOKUP_LIMIT, page_size=RECENT_PAGE * 2,
+            )
+            recent = await self._client.messages.list_async(
+                to=to, from_=self._from, limit=RECENT_PAGE, page_size=RECENT_PAGE
+            )
+        except (
+            TwilioRestException,
+            TwilioServiceException,
+            aiohttp.ClientError,
+            TimeoutError,
+            OSError,
+        ):
+            return None
+        found: dict[str, datetime] = {}
+        for sent in (*dated, *recent):
+            created = sent.date_created
+            if (
+                sent.sid
+                and created is not None
+                and created >= since
+                and str(sent.direction or "").startswith("outbound")
+                and sent.to == to
+                and sent.from_ == self._from
+                and sent.body in (body, TRIAL_PREFIX + body)
+            ):
+                found[str(sent.sid)] = created
+        return sorted(found, key=lambda sid: (found[sid], sid))

@@ -1,13 +1,38 @@
-"""The outbox: messages written with the answers they follow, claimed and sent once."""
+"""The outbox: messages written with the answers they follow, claimed and sent once.
+
+A row's `status`, with `claimed_by` / `claimed_at` saying who holds it since when::
+
+    pending            queued; due at `not_before`
+    pending + claim    claimed in a batch, not attempted yet (claimed_by / claimed_at set)
+    sending            an attempt is under way: marked in its own commit right before the call
+    sent               the provider accepted it (provider_message_id); then delivered | failed
+    failed, cancelled  given up or rejected; dropped because the consent gate said no
+
+    pending --claim--> pending + claim --begin_attempt--> sending --> sent | failed
+                                                                  --> pending (retry later)
+    pending + claim --> pending    released, CLAIM_LEASE lapsed, or its holder is known dead
+    sending --> pending "unsure:"  its holder is known dead, or SEND_LEASE lapsed (a claim
+                                   then takes it over directly)
+
+A claim is a lease on a pending row rather than a status of its own, so everything that reads
+"pending" as "queued, not sent" and "sending" as "may be in flight" stays right.
+
+Only a row in "sending" is ambiguous after a crash: the provider may have accepted it before
+the process died. Such a row comes back with `last_error` starting "unsure:", and the next
+attempt asks the provider first where it can (Twilio can list what it sent; Telegram cannot,
+so an unsure Telegram row is sent again: at least once, never silently dropped). A claimed row
+was never attempted, so handing it to someone else is always safe.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import ColumnElement, Engine, case, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -22,8 +47,16 @@ _INSERT = {
     for postgres in (False, True)
 }
 
-# A claim older than this is taken to belong to a process that died; the row is retried.
-LEASE = timedelta(minutes=2)
+# A batch claim not renewed for this long belongs to a process that died or hangs; its rows
+# were never attempted, so another dispatcher may take them. A live dispatcher renews its
+# claims every third of this while it works through a batch.
+CLAIM_LEASE = timedelta(seconds=30)
+# An attempt under way for this long is over: the dispatcher bounds every attempt (provider
+# look-up plus send) well below it (DispatchConfig.attempt_timeout), so when it lapses the
+# request is no longer in flight and asking the provider gives a final answer.
+SEND_LEASE = timedelta(minutes=2)
+# `last_error` prefix of a row whose last attempt may have reached the provider.
+UNSURE = "unsure: "
 
 
 def enqueue(
@@ -64,8 +97,17 @@ class Claimed:
     participant_id: str | None
     channel: str
     purpose: str
-    attempts: int
+    attempts: int  # attempts made so far (begin_attempt counts the next one)
     payload: dict[str, Any]
+    created_at: datetime
+    unsure: bool = False  # an earlier attempt may have reached the provider
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    status, claimed_at = col(OutboxMessage.status), col(OutboxMessage.claimed_at)
+    return or_((status == "pending")
+               & (claimed_at.is_(None) | (claimed_at < now - CLAIM_LEASE)),
+               (status == "sending") & (claimed_at < now - SEND_LEASE))
 
 
 def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: int = 50,
@@ -74,11 +116,12 @@ def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: in
 
     One UPDATE ... WHERE id IN (SELECT ...) AND <still claimable> RETURNING: a row another
     claimer took in the meantime no longer matches, and on PostgreSQL the inner SELECT skips
-    rows locked by a concurrent claim (FOR UPDATE SKIP LOCKED).
+    rows locked by a concurrent claim (FOR UPDATE SKIP LOCKED). A row taken over from an
+    attempt that never finished ("sending" past its lease) is marked unsure in the same
+    statement, since SET expressions still see the old status.
     """
-    claimable = or_(col(OutboxMessage.status) == "pending",
-                    (col(OutboxMessage.status) == "sending")
-                    & (col(OutboxMessage.claimed_at) < now - LEASE))
+    claimable = _claimable(now)
+    status = col(OutboxMessage.status)
     with Session(engine, expire_on_commit=False) as session:
         due = select(OutboxMessage.id).where(claimable, col(OutboxMessage.not_before) <= now)
         if channel:
@@ -90,8 +133,9 @@ def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: in
         taken = session.execute(
             update(OutboxMessage).where(col(OutboxMessage.id).in_(due.scalar_subquery()),
                                         claimable)
-            .values(status="sending", claimed_by=worker, claimed_at=now,
-                    attempts=OutboxMessage.attempts + 1)
+            .values(status="pending", claimed_by=worker, claimed_at=now,
+                    last_error=case((status == "sending", UNSURE + "interrupted"),
+                                    else_=col(OutboxMessage.last_error)))
             .returning(col(OutboxMessage.id)))
         ids = [row[0] for row in taken]
         if not ids:
@@ -101,33 +145,149 @@ def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: in
                             .order_by(col(OutboxMessage.not_before),
                                       col(OutboxMessage.created_at))).all()
         out = [Claimed(r.id, r.idempotency_key, r.participant_id, r.channel, r.purpose,
-                       r.attempts, json.loads(vault.open(session, r, "payload") or "{}"))
+                       r.attempts, json.loads(vault.open(session, r, "payload") or "{}"),
+                       r.created_at, (r.last_error or "").startswith(UNSURE))
                for r in rows]
         session.commit()
         return out
 
 
-def _finish(engine: Engine, row_id: str, **values: Any) -> None:
+def _held_by(worker: str) -> ColumnElement[bool]:
+    """Rows `worker` claimed and has not attempted yet."""
+    return (col(OutboxMessage.status) == "pending") & (col(OutboxMessage.claimed_by) == worker)
+
+
+def begin_attempt(engine: Engine, row_id: str, *, worker: str, now: datetime) -> int | None:
+    """Mark a claimed row "sending", in its own commit, right before the provider call.
+
+    Returns the attempt number, or None when the row is no longer `worker`'s to send (its
+    claim lapsed and another dispatcher took it, or a withdrawal cancelled it).
+    """
     with Session(engine) as session:
-        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
-                        .values(**values))
+        result = session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id) == row_id, _held_by(worker))
+            .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            .returning(col(OutboxMessage.attempts))).first()
         session.commit()
+        return None if result is None else int(result[0])
 
 
-def mark_sent(engine: Engine, row_id: str, provider_message_id: str | None) -> None:
-    """The provider accepted the message."""
-    _finish(engine, row_id, status="sent", provider_message_id=provider_message_id,
-            sent_at=utcnow(), last_error=None)
+def release(engine: Engine, row_ids: Iterable[str], *, worker: str,
+            not_before: datetime | None = None) -> int:
+    """Give claimed, never attempted rows back (optionally not before a time); safe to resend.
+
+    `last_error` is left alone, so a row that was unsure stays unsure.
+    """
+    ids = list(row_ids)
+    if not ids:
+        return 0
+    values: dict[str, Any] = {"claimed_by": None, "claimed_at": None}
+    if not_before is not None:
+        values["not_before"] = not_before
+    with Session(engine) as session:
+        result = session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id).in_(ids), _held_by(worker))
+            .values(**values))
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_retry(engine: Engine, row_id: str, *, not_before: datetime, error: str) -> None:
-    """Try again later (timeouts, 5xx, 429 retry_after)."""
-    _finish(engine, row_id, status="pending", not_before=not_before, last_error=error[:200])
+def renew(engine: Engine, *, worker: str, now: datetime, channel: str | None = None) -> int:
+    """Extend `worker`'s batch claims: it is alive and still working through them."""
+    stmt = update(OutboxMessage).where(_held_by(worker))
+    if channel:
+        stmt = stmt.where(col(OutboxMessage.channel) == channel)
+    with Session(engine) as session:
+        result = session.execute(stmt.values(claimed_at=now))
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_failed(engine: Engine, row_id: str, *, error: str, status: str = "failed") -> None:
-    """Give up on the message ("failed") or drop it on purpose ("cancelled")."""
-    _finish(engine, row_id, status=status, last_error=error[:200])
+def holders(engine: Engine) -> list[str]:
+    """Who holds rows right now (claimed or sending), for spotting holders that died."""
+    status = col(OutboxMessage.status)
+    with Session(engine) as session:
+        return [h for h in session.exec(
+            select(OutboxMessage.claimed_by).where(status.in_(("pending", "sending")),
+                                                   col(OutboxMessage.claimed_by).is_not(None))
+            .distinct()).all() if h]
+
+
+def recover(engine: Engine, worker: str) -> tuple[int, int]:
+    """Take back everything a dead holder had; returns (released, interrupted).
+
+    Only call this for a holder known to be gone: its claimed rows are free at once, and its
+    "sending" rows become pending marked unsure (that attempt's outcome is unknown).
+    """
+    free = {"claimed_by": None, "claimed_at": None}
+    with Session(engine) as session:
+        released = session.execute(update(OutboxMessage).where(_held_by(worker)).values(free))
+        interrupted = session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.status) == "sending",
+                                        col(OutboxMessage.claimed_by) == worker)
+            .values(status="pending", last_error=UNSURE + "interrupted", **free))
+        session.commit()
+        return (int(released.rowcount),  # type: ignore[attr-defined]
+                int(interrupted.rowcount))  # type: ignore[attr-defined]
+
+
+def known_provider_ids(engine: Engine, provider_ids: Iterable[str]) -> set[str]:
+    """Which of these provider message ids some outbox row already owns."""
+    ids = list(provider_ids)
+    if not ids:
+        return set()
+    with Session(engine) as session:
+        return {p for p in session.exec(
+            select(OutboxMessage.provider_message_id)
+            .where(col(OutboxMessage.provider_message_id).in_(ids))).all() if p}
+
+
+def mark_sent(engine: Engine, row_id: str, provider_message_id: str | None,
+              *, worker: str | None = None) -> bool:
+    """The provider accepted the message; False when the row had already been finished.
+
+    With `worker` the row may be held by anyone, or be pending again: a message the provider
+    accepted is recorded whoever holds the row now, so even a late answer prevents a resend.
+    """
+    stmt = update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
+    if worker is not None:
+        stmt = stmt.where(col(OutboxMessage.status).in_(("pending", "sending")))
+    with Session(engine) as session:
+        result = session.execute(stmt.values(
+            status="sent", provider_message_id=provider_message_id, sent_at=utcnow(),
+            last_error=None))
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _finish(engine: Engine, row_id: str, worker: str | None, state: str,
+            **values: Any) -> bool:
+    stmt = update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
+    if worker is not None:
+        # Only the holder decides, and only while it holds the row: a holder that stalled past
+        # its lease must not overwrite what the dispatcher that took over has done.
+        stmt = stmt.where(col(OutboxMessage.claimed_by) == worker,
+                          col(OutboxMessage.status) == state)
+    with Session(engine) as session:
+        result = session.execute(stmt.values(**values))
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_retry(engine: Engine, row_id: str, *, not_before: datetime, error: str,
+               unsure: bool = False, worker: str | None = None) -> bool:
+    """Try again later (timeouts, 5xx, 429 retry_after); `unsure` when it may have gone out."""
+    error = (UNSURE + error) if unsure else error
+    return _finish(engine, row_id, worker, "sending", status="pending", not_before=not_before,
+                   last_error=error[:200], claimed_by=None, claimed_at=None)
+
+
+def mark_failed(engine: Engine, row_id: str, *, error: str, status: str = "failed",
+                worker: str | None = None) -> bool:
+    """Give up on the message ("failed", after an attempt) or drop it on purpose ("cancelled",
+    before one)."""
+    return _finish(engine, row_id, worker, "sending" if status == "failed" else "pending",
+                   status=status, last_error=error[:200])
 
 
 def mark_delivery(session: Session, provider_message_id: str, status: str,

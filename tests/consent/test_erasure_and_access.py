@@ -1,4 +1,4 @@
-"""Erasure that holds (copies included), art. 15 exports, and START resuming only what was agreed."""
+"""Erasure that holds (copies included), art. 15 exports, START resuming only what was agreed."""
 
 from __future__ import annotations
 

@@ -1,0 +1,318 @@
+"""Durable inbound SMS per second through the whole pipeline, beside a bare aiohttp handler.
+
+Usage: python bench/inbound_bench.py [--requests N] [--concurrency C] [--parents P]
+                                     [--time-limit S] [--postgres URL] [--json]
+
+Each request is a signed Twilio inbound-SMS webhook from a parent who has a survey running.
+Stemme verifies the signature, commits it to the inbox, answers 2xx, then processes it: the
+consent gate, the flow engine, the sealed answers and the next question in the outbox, in one
+transaction. A message counts when that transaction has committed; the rate is messages over
+the time from the first request to the last commit. The same client (aiohttp, C requests in
+flight on loopback, signatures computed beforehand) then drives a bare aiohttp handler that
+answers 200 at once; the ratio compares the two. Both servers run in their own process.
+
+The server runs the web app without the sweep and the dispatcher (nothing is sent): they
+would only compete for the CPU with what is measured. PostgreSQL is measured when
+STEMME_TEST_POSTGRES_URL (or --postgres) is set, in a schema dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+from pgschema import temporary_schema  # noqa: E402
+from sqlmodel import Session, col, func, select  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from consent import agreements  # noqa: E402
+from storage.blind_index import BlindIndex  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+from storage.keys import KeyRing  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import InboxMessage, utcnow  # noqa: E402
+from storage.repo import cases  # noqa: E402
+from storage.repo.users import create_user  # noqa: E402
+from storage.vault import Vault  # noqa: E402
+
+PUBLIC_URL = "https://stemme.example.org"
+PATH = "/webhooks/twilio/sms"
+ACCOUNT_SID = "AC" + "b" * 32
+AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+FROM = "+4550000000"
+
+
+def _phone(n: int) -> str:
+    return f"+452{n:07d}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- the servers (child processes) ---------------------------------------------------------
+
+def serve_bare(port: int) -> None:
+    """A handler that reads the form and answers 200: what aiohttp alone costs."""
+    from aiohttp import web
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.post()
+        return web.Response(text="<Response></Response>", content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post(PATH, handler)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def serve_stemme(port: int) -> None:
+    """The real web app and inbound pipeline, configured from STEMME_* like `stemme serve`."""
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.runtime import Runtime
+    from bot.services import Services
+    from bot.settings import Settings
+
+    runtime = Runtime(Settings())
+    app = create_app(runtime, Services(runtime), background=False)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def start(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, __file__, f"--serve-{kind}", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"the {url} server exited with {proc.returncode}")
+            try:
+                async with http.post(url + PATH, data=b"") as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"the server at {url} did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# -- data and requests ---------------------------------------------------------------------
+
+def populate(url: str, key_file: Path, parents: int) -> None:
+    """`parents` parents on SMS who agreed, each in the middle of a survey."""
+    from bot.surveys import Surveys
+
+    engine = make_engine(url)
+    upgrade(engine)
+    vault = Vault(KeyRing.load(key_file))
+    index = BlindIndex(vault.ring)
+    surveys = Surveys(vault)
+    now = utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        user = create_user(session, email=f"bench{time.time_ns()}@example.org",
+                           role="caseworker", password=None)
+        case = cases.create_case(session, vault, ref="BENCH", child_name="Bench Child",
+                                 birth_date=date(2014, 1, 1), caseworker_id=user.id)
+        people = []
+        for n in range(parents):
+            person = cases.add_participant(session, vault, index, case=case, role="parent",
+                                           channel="sms", phone=_phone(n))
+            agreements.record(session, person, action="given", given_by="self",
+                              recorded_by="participant", at=now)
+            people.append(person)
+        session.commit()
+        for person in people:
+            surveys.start(session, person, now)
+        session.commit()
+    engine.dispose()
+
+
+def requests(count: int, parents: int) -> list[tuple[dict[str, str], bytes]]:
+    """Signed webhook requests (headers, body), made before the clock starts."""
+    from urllib.parse import urlencode
+
+    validator = RequestValidator(AUTH_TOKEN)
+    out = []
+    for n in range(count):
+        sid = f"SM{n:032x}"
+        # Each parent answers their survey's four questions at once, then says thanks.
+        form = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": ACCOUNT_SID,
+                "From": _phone(n % parents), "To": FROM, "NumMedia": "0", "NumSegments": "1",
+                "Body": "7 6 8 9" if n < parents else "Tak", "SmsStatus": "received",
+                "ApiVersion": "2010-04-01"}
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Twilio-Signature": validator.compute_signature(PUBLIC_URL + PATH, form)}
+        out.append((headers, urlencode(form).encode()))
+    return out
+
+
+async def drive(base: str, reqs: list[tuple[dict[str, str], bytes]], concurrency: int,
+                time_limit: float) -> dict[str, float]:
+    """Send every request with `concurrency` in flight; returns counts and the elapsed time."""
+    queue = iter(reqs)
+    ok = failed = 0
+    deadline = time.perf_counter() + time_limit
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            nonlocal ok, failed
+            for headers, body in queue:
+                if time.perf_counter() > deadline:
+                    return
+                async with http.post(base + PATH, data=body, headers=headers) as response:
+                    await response.read()
+                    if 200 <= response.status < 300:
+                        ok += 1
+                    else:
+                        failed += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {"ok": ok, "failed": failed, "seconds": elapsed, "started": start}
+
+
+def processed(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            return int(session.exec(select(func.count()).select_from(InboxMessage).where(
+                col(InboxMessage.status) == "done")).one())
+    finally:
+        engine.dispose()
+
+
+# -- the benchmarks ------------------------------------------------------------------------
+
+async def bench_bare(reqs: list[tuple[dict[str, str], bytes]], concurrency: int,
+                     time_limit: float) -> dict[str, float]:
+    proc, base = start("bare", dict(os.environ))
+    try:
+        await wait_ready(base, proc)
+        await drive(base, reqs[: min(200, len(reqs))], concurrency, time_limit)  # warm-up
+        result = await drive(base, reqs, concurrency, time_limit)
+    finally:
+        stop(proc)
+    return {"requests_per_second": round(result["ok"] / result["seconds"], 1),
+            "requests": result["ok"]}
+
+
+async def bench_stemme(url: str, work: Path, args: argparse.Namespace,
+                       reqs: list[tuple[dict[str, str], bytes]]) -> dict[str, Any]:
+    key_file = work / f"keys-{time.time_ns()}.json"
+    await asyncio.to_thread(populate, url, key_file, args.parents)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMME_")}
+    env.update(STEMME_DATABASE_URL=url, STEMME_KEY_FILE=str(key_file),
+               STEMME_DATA_DIR=str(work / "data"), STEMME_PUBLIC_URL=PUBLIC_URL,
+               STEMME_QUIET_HOURS="", STEMME_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+               STEMME_TWILIO_AUTH_TOKEN=AUTH_TOKEN, STEMME_TWILIO_FROM=FROM,
+               # Nothing is sent (no dispatcher); an address that refuses, to be sure.
+               STEMME_TWILIO_API_URL="http://127.0.0.1:9")
+    proc, base = start("stemme", env)
+    try:
+        await wait_ready(base, proc)
+        sent = await drive(base, reqs, args.concurrency, args.time_limit)
+        deadline = sent["started"] + args.time_limit
+        done = await asyncio.to_thread(processed, url)
+        while done < sent["ok"] and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+            done = await asyncio.to_thread(processed, url)
+        elapsed = time.perf_counter() - sent["started"]
+    finally:
+        stop(proc)
+    return {"messages_per_second": round(done / elapsed, 1),
+            "acknowledged_per_second": round(sent["ok"] / sent["seconds"], 1),
+            "acknowledged": sent["ok"], "processed": done, "rejected": sent["failed"],
+            "seconds": round(elapsed, 2)}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    reqs = requests(args.requests, args.parents)
+    results: dict[str, Any] = {"requests": args.requests, "concurrency": args.concurrency,
+                               "cpus": os.cpu_count()}
+    results["bare_aiohttp"] = await bench_bare(reqs, args.concurrency, args.time_limit)
+    bare = results["bare_aiohttp"]["requests_per_second"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        backends = [("sqlite", f"sqlite:///{work / 'inbound.db'}")]
+        for name, url in backends:
+            results[name] = await bench_stemme(url, work, args, reqs)
+        if args.postgres:
+            with temporary_schema(args.postgres, "bench_inbound") as url:
+                results["postgresql"] = await bench_stemme(url, work, args, reqs)
+    for name in ("sqlite", "postgresql"):
+        if name in results:
+            results[name]["ratio_to_bare"] = round(
+                results[name]["messages_per_second"] / bare, 3)
+    return results
+
+
+def main() -> None:
+    """Run the benchmark (or, with --serve-*, be one of its servers) and print the numbers."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--parents", type=int, default=1000)
+    parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--postgres", default=os.environ.get("STEMME_TEST_POSTGRES_URL"))
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-stemme", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+    if args.serve_stemme:
+        serve_stemme(args.serve_stemme)
+        return
+    results = asyncio.run(run(args))
+    if args.json:
+        print(json.dumps(results))
+        return
+    bare = results["bare_aiohttp"]["requests_per_second"]
+    print(f"{args.requests:,} signed inbound SMS webhooks, {args.concurrency} in flight, "
+          f"{results['cpus']} CPUs")
+    print(f"{'bare aiohttp':>12}: {bare:>8,.0f} requests/s")
+    for name in ("sqlite", "postgresql"):
+        if name not in results:
+            continue
+        r = results[name]
+        print(f"{name:>12}: {r['messages_per_second']:>8,.0f} messages/s processed durably "
+              f"({r['acknowledged_per_second']:,.0f}/s acknowledged; {r['processed']:,} of "
+              f"{r['acknowledged']:,} in {r['seconds']} s) = {r['ratio_to_bare']:.3f} of bare")
+
+
+if __name__ == "__main__":
+    main()
