@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Inbound
@@ -25,13 +25,23 @@ from bot.surveys import Outcome, Surveys
 from bot.wire import inbound_from_dict, message_to_dict
 from consent.withdrawal import mark_unreachable
 from storage.blind_index import BlindIndex
-from storage.models import Conversation, InboxMessage, OutboxMessage, Participant, utcnow
+from storage.models import (
+    Conversation,
+    InboxMessage,
+    OutboxMessage,
+    Participant,
+    table_of,
+    utcnow,
+)
 from storage.repo import cases, invites, outbox
 from storage.repo.inbox import open_payload
 from storage.repo.throttle import hit
 from storage.vault import Vault
 
 log = structlog.get_logger("stemme.inbound")
+_INBOX = table_of(InboxMessage)
+_TAKE = (update(_INBOX).where(_INBOX.c.id == bindparam("row_id"), _INBOX.c.status == "new")
+         .values(status="done", processed_at=bindparam("at"), payload=None))
 MAX_ATTEMPTS = 5
 WRONG_TOKENS_PER_DAY = 5
 
@@ -65,18 +75,18 @@ class InboundRouter:
         now = self.clock()
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                taken = session.execute(
-                    update(InboxMessage).where(col(InboxMessage.id) == inbox_id,
-                                               col(InboxMessage.status) == "new")
-                    .values(status="done", processed_at=now))
-                if taken.rowcount != 1:  # type: ignore[attr-defined]
-                    return None
                 row = session.get(InboxMessage, inbox_id)
-                assert row is not None
+                if row is None or row.status != "new":
+                    return None
                 inbound = inbound_from_dict(open_payload(session, self.vault, row))
+                # The claim: only one processor flips the row, and in the same statement the
+                # payload goes (the answers are sealed elsewhere; keep no second copy).
+                taken = session.connection().execute(
+                    _TAKE, {"row_id": inbox_id, "at": now})
+                if taken.rowcount != 1:
+                    session.rollback()
+                    return None
                 effects = self.route(session, inbound, key=f"in:{inbox_id}", now=now)
-                row.payload = None  # the answers are sealed elsewhere; keep no second copy
-                session.add(row)
                 session.commit()
                 return effects
         except Exception as exc:
@@ -149,6 +159,8 @@ class InboundRouter:
     def _choose(self, session: Session, people: list[Participant]) -> Participant | None:
         """A parent in two cases answers the survey that is running; else the newest case."""
         live = [p for p in people if p.status != "erased"]
+        if len(live) == 1:
+            return live[0]
         for person in live:
             if session.exec(select(Conversation.id).where(
                     Conversation.participant_id == person.id,

@@ -51,7 +51,7 @@ from storage.models import (
     table_of,
 )
 from storage.repo import outbox
-from storage.repo.answers import ItemScore, record_answer, record_free_text
+from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
 from storage.repo.cases import goal_texts, view_case
 from storage.vault import Vault
 
@@ -233,6 +233,7 @@ class Surveys:
                now: datetime, *, purpose: str, key: str | None = None) -> Outcome:
         outcome = Outcome()
         conv_id = conversation.id if conversation else None
+        scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
         base = key or f"{conv_id}:{conversation.version if conversation else 0}"
         for index, event in enumerate(events):
             if isinstance(event, SendMessage):
@@ -244,10 +245,8 @@ class Surveys:
                                key=f"{base}:{index}")
                 outcome.messages += 1
             elif isinstance(event, AnswerRecorded):
-                record_answer(session, self.vault, person, ItemScore(
-                    event.instrument_id, event.instrument_version, event.item_id, event.score,
-                    skipped=event.skipped), answered_at=now, conversation_id=conv_id,
-                    replace=True)
+                scores.append(ItemScore(event.instrument_id, event.instrument_version,
+                                        event.item_id, event.score, skipped=event.skipped))
             elif isinstance(event, FreeTextRecorded):
                 record_free_text(session, self.vault, person, event.text,
                                  conversation_id=conv_id, at=now)
@@ -256,8 +255,10 @@ class Surveys:
             elif isinstance(event, ConsentChanged):
                 self._consent(session, person, event, now)
             elif isinstance(event, SurveyCompleted) and conversation is not None:
+                self._record_scores(session, person, conv_id, scores, now)  # marked partial
                 self._complete(session, conversation, event, now)
                 outcome.completed = True
+        self._record_scores(session, person, conv_id, scores, now)
         if conversation is not None:
             self.vault.seal(session, conversation, "state", state.to_json())
             conversation.version += 1
@@ -266,6 +267,19 @@ class Surveys:
                 conversation.status = "completed"
             session.add(conversation)
         return outcome
+
+    def _record_scores(self, session: Session, person: Participant, conv_id: str | None,
+                       scores: list[ItemScore], now: datetime) -> None:
+        """Write the scores gathered so far and empty the list."""
+        if not scores:
+            return
+        if conv_id is None:
+            for score in scores:
+                record_answer(session, self.vault, person, score, answered_at=now)
+        else:
+            record_answers(session, self.vault, person, scores, answered_at=now,
+                           conversation_id=conv_id)
+        scores.clear()
 
     def _safety_alert(self, session: Session, person: Participant, event: SafetyConcern,
                       now: datetime) -> str:
@@ -299,6 +313,7 @@ class Surveys:
     def _complete(self, session: Session, conversation: Conversation, event: SurveyCompleted,
                   now: datetime) -> None:
         if event.partial:
+            session.flush()  # this step's answers too, even where autoflush is off
             session.execute(update(Answer).where(col(Answer.conversation_id) == conversation.id)
                             .values(partial=True))
         ended = {"expired": "expired", "stopped": "stopped"}.get(event.reason, "completed")

@@ -76,20 +76,38 @@ class _Pattern:
     words: tuple[_Word, ...]
     not_followed_by: frozenset[str]
 
-    def _match_from(self, tokens: list[str], index: int, at: int) -> bool:
+    def _match_from(self, tokens: list[str], index: int, at: int, memo: _Memo) -> bool:
         if index == len(self.words):
             return at >= len(tokens) or tokens[at] not in self.not_followed_by
         word = self.words[index]
         last = at + (word.gap_before if index else 0)
         for position in range(at, min(last, len(tokens) - 1) + 1):
-            if word.matches(tokens[position]) and self._match_from(
-                tokens, index + 1, position + 1
+            if memo.matches(word, tokens[position]) and self._match_from(
+                tokens, index + 1, position + 1, memo
             ):
                 return True
         return False
 
-    def search(self, tokens: list[str]) -> bool:
-        return any(self._match_from(tokens, 0, start) for start in range(len(tokens)))
+    def search(self, tokens: list[str], memo: _Memo | None = None) -> bool:
+        memo = memo or _Memo()
+        return any(self._match_from(tokens, 0, start, memo) for start in range(len(tokens)))
+
+
+class _Memo:
+    """Word-against-token results for one scan: many patterns share words, and fuzzy matching
+    is the costly part. Lives only as long as the scan, so no one's words stay in memory."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[int, str], bool] = {}
+
+    def matches(self, word: _Word, token: str) -> bool:
+        key = (id(word), token)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = word.matches(token)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +160,10 @@ class Lexicon:
 
     def __init__(self, terms: tuple[_Term, ...]) -> None:
         self._terms = terms
+        # Whether any word of the lexicon is a number; if none is, numbers alone never match.
+        self._digits = any(
+            any(ch.isdigit() for text in (*word.exact, *word.prefixes) for ch in text)
+            for term in terms for pattern in term.patterns for word in pattern.words)
 
     @classmethod
     def from_toml(cls, text: str) -> Lexicon:
@@ -170,10 +192,13 @@ class Lexicon:
         """Every category whose terms match `text`, each with the first term that matched."""
         tokens = fold(text)
         hits: dict[str, Hit] = {}
+        if all(token.isdigit() for token in tokens) and not self._digits:
+            return ()  # a rating such as "7" or "7 6 8 9": nothing to look for
+        memo = _Memo()
         for term in self._terms:
             if term.category in hits:
                 continue
-            if any(pattern.search(tokens) for pattern in term.patterns):
+            if any(pattern.search(tokens, memo) for pattern in term.patterns):
                 hits[term.category] = Hit(term.category, term.term)
         return tuple(hits.values())
 

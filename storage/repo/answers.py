@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert
 from sqlmodel import Session, col, select
 
-from storage.models import Answer, FreeText, Participant
+from storage.models import Answer, FreeText, Participant, new_id, table_of
 from storage.vault import Vault
+
+_ANSWERS = table_of(Answer)
+# Built once: building the statement per answer cost more than running it.
+_REPLACED = delete(_ANSWERS).where(
+    _ANSWERS.c.conversation_id == bindparam("conversation_id"),
+    _ANSWERS.c.instrument == bindparam("instrument"),
+    _ANSWERS.c.item.in_(bindparam("items", expanding=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,51 @@ def record_answer(
     vault.seal(session, row, "score", None if item.score is None else f"{item.score:.1f}")
     session.add(row)
     return row
+
+
+def record_answers(
+    session: Session,
+    vault: Vault,
+    person: Participant,
+    items: list[ItemScore],
+    *,
+    answered_at: datetime,
+    conversation_id: str,
+) -> list[str]:
+    """Store the answers one message gave in a conversation, replacing earlier answers to the
+    same items there (the newest counts); one DELETE per instrument and one batched INSERT.
+
+    Every score is checked before anything is written. Later items in `items` win over
+    earlier ones to the same item. Returns the new rows' ids.
+    """
+    latest = {(item.instrument, item.item): item for item in items}
+    for item in latest.values():
+        if item.score is not None and not 0 <= item.score <= 10:
+            raise ValueError(f"score {item.score} is outside 0-10")
+    by_instrument: dict[str, list[str]] = {}
+    for instrument, item_id in latest:
+        by_instrument.setdefault(instrument, []).append(item_id)
+    connection = session.connection()
+    for instrument, item_ids in by_instrument.items():
+        connection.execute(_REPLACED, {"conversation_id": conversation_id,
+                                       "instrument": instrument, "items": item_ids})
+    rows, ids = [], []
+    for item in latest.values():
+        # Plain values and one executemany: building a model object cost more than the insert.
+        row_id = new_id()
+        ids.append(row_id)
+        score = None if item.score is None else vault.seal_value(
+            session, table="answers", column="score", row_id=row_id,
+            owner=("participant", person.id), case_id=person.case_id,
+            value=f"{item.score:.1f}")
+        rows.append({"id": row_id, "case_id": person.case_id, "participant_id": person.id,
+                     "conversation_id": conversation_id, "rater_role": person.role,
+                     "instrument": item.instrument,
+                     "instrument_version": item.instrument_version, "item": item.item,
+                     "score": score, "skipped": item.skipped, "partial": item.partial,
+                     "answered_at": answered_at})
+    connection.execute(insert(_ANSWERS), rows)
+    return ids
 
 
 def record_free_text(

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, case, or_, update
+from sqlalchemy import ColumnElement, Engine, bindparam, case, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -164,12 +164,25 @@ def begin_attempt(engine: Engine, row_id: str, *, worker: str, now: datetime) ->
     claim lapsed and another dispatcher took it, or a withdrawal cancelled it).
     """
     with Session(engine) as session:
-        result = session.execute(
-            update(OutboxMessage).where(col(OutboxMessage.id) == row_id, _held_by(worker))
-            .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-            .returning(col(OutboxMessage.attempts))).first()
+        attempt = begin_attempt_in(session, row_id, worker=worker, now=now)
         session.commit()
-        return None if result is None else int(result[0])
+        return attempt
+
+
+_BEGIN = (update(_TABLE)
+          .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.status == "pending",
+                 _TABLE.c.claimed_by == bindparam("worker"))
+          .values(status="sending", claimed_at=bindparam("at"),
+                  attempts=_TABLE.c.attempts + 1)
+          .returning(_TABLE.c.attempts))
+
+
+def begin_attempt_in(session: Session, row_id: str, *, worker: str,
+                     now: datetime) -> int | None:
+    """`begin_attempt` inside the caller's transaction (which must commit before the call)."""
+    result = session.connection().execute(
+        _BEGIN, {"row_id": row_id, "worker": worker, "at": now}).first()
+    return None if result is None else int(result[0])
 
 
 def release(engine: Engine, row_ids: Iterable[str], *, worker: str,
@@ -249,15 +262,17 @@ def mark_sent(engine: Engine, row_id: str, provider_message_id: str | None,
     With `worker` the row may be held by anyone, or be pending again: a message the provider
     accepted is recorded whoever holds the row now, so even a late answer prevents a resend.
     """
-    stmt = update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
-    if worker is not None:
-        stmt = stmt.where(col(OutboxMessage.status).in_(("pending", "sending")))
-    with Session(engine) as session:
-        result = session.execute(stmt.values(
-            status="sent", provider_message_id=provider_message_id, sent_at=utcnow(),
-            last_error=None))
-        session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    stmt = _SENT_UNFINISHED if worker is not None else _SENT
+    with engine.begin() as connection:
+        result = connection.execute(stmt, {"row_id": row_id, "sid": provider_message_id,
+                                           "at": utcnow()})
+        return bool(result.rowcount)
+
+
+_SENT = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+         .values(status="sent", provider_message_id=bindparam("sid"), sent_at=bindparam("at"),
+                 last_error=None))
+_SENT_UNFINISHED = _SENT.where(_TABLE.c.status.in_(("pending", "sending")))
 
 
 def _finish(engine: Engine, row_id: str, worker: str | None, state: str,
