@@ -48,6 +48,10 @@ RECENT_PAGE: Final = 50
 # Twilio's clock and ours may disagree a little; a look-up window starts this much earlier.
 CLOCK_SKEW: Final = timedelta(minutes=5)
 
+# What a call to Twilio may raise: its own errors, and the network's.
+_CALL_ERRORS: Final = (TwilioRestException, TwilioServiceException, aiohttp.ClientError,
+                       TimeoutError, OSError)
+
 SMS_INFO: Final = ChannelInfo(
     capabilities=Capabilities(
         buttons=False,
@@ -302,13 +306,7 @@ class TwilioSmsChannel:
             created = await self._client.messages.create_async(
                 to=to, from_=self._from, body=body, status_callback=self.status_callback_url
             )
-        except (
-            TwilioRestException,
-            TwilioServiceException,
-            aiohttp.ClientError,
-            TimeoutError,
-            OSError,
-        ) as exc:
+        except _CALL_ERRORS as exc:
             return map_twilio_error(exc)
         return Sent(provider_message_id=str(created.sid))
 
@@ -340,13 +338,7 @@ class TwilioSmsChannel:
             recent = await self._client.messages.list_async(
                 to=to, from_=self._from, limit=RECENT_PAGE, page_size=RECENT_PAGE
             )
-        except (
-            TwilioRestException,
-            TwilioServiceException,
-            aiohttp.ClientError,
-            TimeoutError,
-            OSError,
-        ):
+        except _CALL_ERRORS:
             return None
         found: dict[str, datetime] = {}
         for sent in (*dated, *recent):
