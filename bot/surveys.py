@@ -6,6 +6,7 @@ and the outgoing messages are written together, or not at all.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -103,7 +104,9 @@ class Surveys:
     def __init__(self, vault: Vault, config: SurveyConfig | None = None) -> None:
         self.vault = vault
         self.config = config or SurveyConfig()
-        self._agreements: dict[str, agreements.AgreementState] = {}
+        # Per thread: the sweep's prefetched agreements must never answer for an inbound
+        # message processed meanwhile in another thread (it may be a STOP just recorded).
+        self._batch = threading.local()
 
     # -- context ---------------------------------------------------------------------------
     def context(self, session: Session, person: Participant, case: Case, now: datetime,
@@ -126,7 +129,7 @@ class Surveys:
 
     def prepare(self, session: Session, people: list[Participant]) -> None:
         """Around a sweep batch: fetch everyone's keys and agreements at once ([] forgets)."""
-        self._agreements = {}
+        self._batch.agreements = {}
         if not people:
             return
         self.vault.prefetch(session, [("participant", p.id) for p in people]
@@ -135,13 +138,13 @@ class Surveys:
         for person in people:
             by_channel.setdefault(person.channel, []).append(person.id)
         for channel, ids in by_channel.items():
-            self._agreements.update(agreements.states(session, ids, channel))
+            self._batch.agreements.update(agreements.states(session, ids, channel))
 
     def needs_consent(self, session: Session, person: Participant,
                       now: datetime | None = None) -> bool:
         """True when the person's own yes is missing (or was given before they turned 15)."""
-        state = self._agreements.get(person.id) or agreements.state(session, person.id,
-                                                                     person.channel)
+        prefetched = getattr(self._batch, "agreements", {})
+        state = prefetched.get(person.id) or agreements.state(session, person.id, person.channel)
         age = None
         born = self.vault.open(session, person, "birth_date") if person.role == "child" else None
         if born:
