@@ -16,7 +16,7 @@ from bot.channels.base import Handler
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio_sms import TwilioSmsChannel
 from bot.channels.webchat import WebChatChannel
-from bot.dispatch import Dispatcher
+from bot.dispatch import DispatchConfig, Dispatcher
 from bot.inbound import Effects, InboundRouter
 from bot.runtime import Runtime
 from bot.surveys import SurveyConfig, Surveys
@@ -72,7 +72,8 @@ class Services:
         self.dispatcher = Dispatcher(
             engine=rt.engine, vault=rt.vault, channels=self.channels, worker=self.worker,
             rates={"sms": s.sms_segments_per_second,
-                   "telegram": s.telegram_messages_per_second})
+                   "telegram": s.telegram_messages_per_second},
+            config=DispatchConfig(max_attempts=s.send_max_attempts))
         self.sweep_config = SweepConfig(zone=s.zone, quiet=parse_quiet_hours(s.quiet_hours))
         self.plan_config = PlanConfig(zone=s.zone)
         self.mailer = Mailer(s.smtp_url, outbox_dir(s.data_dir))

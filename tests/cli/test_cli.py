@@ -105,6 +105,7 @@ def test_guardian_consent_is_refused_for_a_child_of_fifteen(
     ("STEMME_DATABASE_URL", "mysql://x/y", "STEMME_DATABASE_URL"),
     ("STEMME_TIMEZONE", "Mars/Olympus", "STEMME_TIMEZONE"),
     ("STEMME_QUIET_HOURS", "late", "STEMME_QUIET_HOURS"),
+    ("STEMME_SEND_MAX_ATTEMPTS", "0", "STEMME_SEND_MAX_ATTEMPTS"),
 ])
 def test_a_bad_setting_stops_with_one_readable_line(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
