@@ -86,7 +86,7 @@ def sweep_only(url: str, key_file: Path) -> dict[str, float]:
 
     began = time.perf_counter()
     result = sweep_due(engine, NOW, SweepConfig(quiet=None, batch=500), start, "bench",
-                       max_batches=10_000, prepare=surveys.prepare)
+                       max_batches=10_000, prepare=surveys.batch)
     elapsed = time.perf_counter() - began
     engine.dispose()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

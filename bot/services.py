@@ -123,7 +123,7 @@ class Services:
             planned += plan_followups(session, now, self.plan_config)
             session.commit()
         result = sweep_due(self.rt.engine, now, self.sweep_config, self._start_prompt,
-                           self.worker, prepare=self.surveys.prepare)
+                           self.worker, prepare=self.surveys.batch)
 
         def remind(session: Session, conversation: Conversation) -> None:
             self.surveys.remind(session, conversation, now)

@@ -7,9 +7,12 @@ and the outgoing messages are written together, or not at all.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
@@ -53,7 +56,7 @@ from storage.models import (
 )
 from storage.repo import outbox
 from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
-from storage.repo.cases import goal_texts, view_case
+from storage.repo.cases import CaseView, goal_texts, view_case
 from storage.vault import Vault
 
 _CONVERSATIONS = table_of(Conversation)
@@ -112,7 +115,12 @@ class Surveys:
     def context(self, session: Session, person: Participant, case: Case, now: datetime,
                 *, ask_consent: bool = False) -> FlowContext:
         """What the engine may know about this person right now."""
-        view = view_case(session, self.vault, case)
+        views: dict[str, CaseView] | None = getattr(self._batch, "cases", None)
+        view = views.get(case.id) if views is not None else None
+        if view is None:
+            view = view_case(session, self.vault, case)
+            if views is not None:  # a sweep batch: a hundred parents may share this case
+                views[case.id] = view
         born = view.child_birth_date or date(now.year - 10, 1, 1)
         first_name = (view.child_name or "").split(" ")[0] or None
         language: Language = "en" if person.language == "en" else "da"
@@ -127,18 +135,34 @@ class Surveys:
             ask_consent=ask_consent, lexicon=load_lexicon(self.config.lexicon_path),
         )
 
-    def prepare(self, session: Session, people: list[Participant]) -> None:
-        """Around a sweep batch: fetch everyone's keys and agreements at once ([] forgets)."""
+    @contextmanager
+    def batch(self, session: Session, people: list[Participant]) -> Iterator[None]:
+        """Around a sweep batch: fetch everyone's keys and agreements, and who has a survey
+        running, at once; keep opened cases and gather the messages for the batch.
+
+        On a normal exit the gathered messages are written (one executemany, in the batch's
+        transaction); on an exception they are dropped with it. Either way this thread keeps
+        nothing (its pool may run inbound processing next).
+        """
         self._batch.agreements = {}
-        if not people:
-            return
-        self.vault.prefetch(session, [("participant", p.id) for p in people]
-                            + [("case", p.case_id) for p in people])
-        by_channel: dict[str, list[str]] = {}
-        for person in people:
-            by_channel.setdefault(person.channel, []).append(person.id)
-        for channel, ids in by_channel.items():
-            self._batch.agreements.update(agreements.states(session, ids, channel))
+        self._batch.cases = {}
+        self._batch.running = set(session.exec(select(Conversation.participant_id).where(
+            col(Conversation.participant_id).in_([p.id for p in people]),
+            Conversation.status == "active")).all()) if people else set()
+        self._batch.outbox = []
+        try:
+            if people:
+                self.vault.prefetch(session, [("participant", p.id) for p in people]
+                                    + [("case", p.case_id) for p in people])
+            by_channel: dict[str, list[str]] = {}
+            for person in people:
+                by_channel.setdefault(person.channel, []).append(person.id)
+            for channel, channel_ids in by_channel.items():
+                self._batch.agreements.update(agreements.states(session, channel_ids, channel))
+            yield
+            outbox.enqueue_many(session, self._batch.outbox)
+        finally:
+            self._batch.__dict__.clear()
 
     def needs_consent(self, session: Session, person: Participant,
                       now: datetime | None = None) -> bool:
@@ -180,6 +204,11 @@ class Surveys:
         return conversation.id
 
     def _close_active(self, session: Session, participant_id: str, now: datetime) -> None:
+        running: set[str] | None = getattr(self._batch, "running", None)
+        # A sweep batch knows who has a survey running (and adds whom it starts one for).
+        if running is not None and participant_id not in running:
+            running.add(participant_id)
+            return
         # No session synchronisation: matching it against every object in the session would
         # make a sweep batch quadratic. The conversations it closes are not loaded here.
         session.connection().execute(_CLOSE_ACTIVE, {"pid": participant_id, "now": now})
@@ -243,9 +272,17 @@ class Surveys:
                 # The confirmation of STOP must reach the person who just withdrew.
                 gate_purpose = "stop_confirmation" if event.message.purpose == "stop" \
                     else purpose
-                outbox.enqueue(session, self.vault, participant=person, channel=person.channel,
-                               message=message_to_dict(event.message), purpose=gate_purpose,
-                               key=f"{base}:{index}")
+                queued: list[dict[str, Any]] | None = getattr(self._batch, "outbox", None)
+                if queued is None:
+                    outbox.enqueue(session, self.vault, participant=person,
+                                   channel=person.channel,
+                                   message=message_to_dict(event.message),
+                                   purpose=gate_purpose, key=f"{base}:{index}")
+                else:  # a sweep batch writes its messages together at its end
+                    queued.append(outbox.row_values(
+                        session, self.vault, participant=person, channel=person.channel,
+                        message=message_to_dict(event.message), purpose=gate_purpose,
+                        key=f"{base}:{index}"))
                 outcome.messages += 1
             elif isinstance(event, AnswerRecorded):
                 scores.append(ItemScore(event.instrument_id, event.instrument_version,

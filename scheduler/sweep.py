@@ -8,7 +8,8 @@ other's locked rows, so no prompt is started twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,9 +24,10 @@ from storage.models import Case, Conversation, DuePrompt, Participant
 # the survey could not start (the prompt is then cancelled, not retried).
 StartSurvey = Callable[[Session, DuePrompt, Participant], str | None]
 ConversationHook = Callable[[Session, Conversation], None]
-# Called with everyone in a batch before their surveys start, and with [] after: a chance to
-# fetch keys and agreements in one query instead of one per person.
-PrepareBatch = Callable[[Session, list[Participant]], None]
+# Entered with everyone in a batch before their surveys start and left before the commit: a
+# chance to fetch keys and agreements in one query instead of one per person, and to write
+# what was gathered on the way out. Left by an exception, it must forget, not write.
+PrepareBatch = Callable[[Session, list[Participant]], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -99,29 +101,33 @@ def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSur
             .join(Participant, col(Participant.id) == DuePrompt.participant_id)
             .join(Case, col(Case.id) == DuePrompt.case_id)
             .where(col(DuePrompt.id).in_(ids)).order_by(col(DuePrompt.due_at))).all()
-        if prepare is not None:
-            prepare(session, [person for _, person, _ in rows])
-        for prompt, person, case in rows:
-            if person.status != "active" or case.status != "open":
-                prompt.status = "cancelled"
-                result.cancelled += 1
-            else:
-                window = _window(person.contact_window)
-                allowed = next_allowed(now, cfg.zone, cfg.quiet, window)
-                if allowed > now:
-                    prompt.status, prompt.due_at = "pending", allowed
-                    result.deferred += 1
-                else:
-                    conversation_id = start(session, prompt, person)
-                    prompt.status = "sent" if conversation_id else "cancelled"
-                    prompt.conversation_id = conversation_id
-                    result.started += bool(conversation_id)
-                    result.cancelled += not conversation_id
-            session.add(prompt)
-        if prepare is not None:
-            prepare(session, [])
+        people = [person for _, person, _ in rows]
+        with prepare(session, people) if prepare is not None else nullcontext():
+            _start_all(session, rows, now, cfg, start, result)
         session.commit()
     return result, len(ids)
+
+
+def _start_all(session: Session, rows: Sequence[tuple[DuePrompt, Participant, Case]],
+               now: datetime, cfg: SweepConfig, start: StartSurvey,
+               result: SweepResult) -> None:
+    for prompt, person, case in rows:
+        if person.status != "active" or case.status != "open":
+            prompt.status = "cancelled"
+            result.cancelled += 1
+        else:
+            window = _window(person.contact_window)
+            allowed = next_allowed(now, cfg.zone, cfg.quiet, window)
+            if allowed > now:
+                prompt.status, prompt.due_at = "pending", allowed
+                result.deferred += 1
+            else:
+                conversation_id = start(session, prompt, person)
+                prompt.status = "sent" if conversation_id else "cancelled"
+                prompt.conversation_id = conversation_id
+                result.started += bool(conversation_id)
+                result.cancelled += not conversation_id
+        session.add(prompt)
 
 
 def sweep_due(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurvey,

@@ -46,6 +46,11 @@ _INSERT = {
     .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id)
     for postgres in (False, True)
 }
+_INSERT_MANY = {
+    postgres: (pg_insert if postgres else sqlite_insert)(_TABLE)
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    for postgres in (False, True)
+}
 
 # A batch claim not renewed for this long belongs to a process that died or hangs; its rows
 # were never attempted, so another dispatcher may take them. A live dispatcher renews its
@@ -69,6 +74,20 @@ def enqueue(
     The key is derived from what caused the message (conversation, step, index), so
     processing the same inbound message twice cannot queue its replies twice.
     """
+    values = row_values(session, vault, participant=participant, channel=channel,
+                        message=message, purpose=purpose, key=key, not_before=not_before,
+                        address=address)
+    # Core with a statement built once: the sweep queues thousands of these per batch.
+    statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
+    return session.connection().execute(statement, values).first() is not None
+
+
+def row_values(
+    session: Session, vault: Vault, *, participant: Participant | None, channel: str,
+    message: dict[str, Any], purpose: str, key: str, not_before: datetime | None = None,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one outbox row, payload sealed: for `enqueue` or `enqueue_many`."""
     row_id, now = new_id(), utcnow()
     body: dict[str, Any] = {"message": message}
     if address is not None:
@@ -83,9 +102,14 @@ def enqueue(
               "case_id": participant.case_id if participant else None, "payload": payload,
               "not_before": not_before or now, "status": "pending", "attempts": 0,
               "created_at": now}
-    # Core with a statement built once: the sweep queues thousands of these per batch.
-    statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
-    return session.connection().execute(statement, values).first() is not None
+    return values
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue rows made by `row_values` in one executemany; keys already queued are skipped."""
+    if rows:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        session.connection().execute(_INSERT_MANY[postgres], rows)
 
 
 @dataclass(frozen=True, slots=True)
