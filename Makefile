@@ -21,7 +21,7 @@ run: $(VENV)/.installed-run
 	$(VENV)/bin/stemme migrate && $(VENV)/bin/stemme demo --if-empty && $(VENV)/bin/stemme serve
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses=4
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
