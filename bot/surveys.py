@@ -144,13 +144,13 @@ class Surveys:
         transaction); on an exception they are dropped with it. Either way this thread keeps
         nothing (its pool may run inbound processing next).
         """
-        self._batch.agreements = {}
-        self._batch.cases = {}
-        self._batch.running = set(session.exec(select(Conversation.participant_id).where(
-            col(Conversation.participant_id).in_([p.id for p in people]),
-            Conversation.status == "active")).all()) if people else set()
-        self._batch.outbox = []
         try:
+            self._batch.agreements = {}
+            self._batch.cases = {}
+            self._batch.running = set(session.exec(select(Conversation.participant_id).where(
+                col(Conversation.participant_id).in_([p.id for p in people]),
+                Conversation.status == "active")).all()) if people else set()
+            self._batch.outbox = []
             if people:
                 self.vault.prefetch(session, [("participant", p.id) for p in people]
                                     + [("case", p.case_id) for p in people])
