@@ -10,8 +10,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import InboxMessage, new_id, utcnow
+from storage.models import InboxMessage, new_id, table_of, utcnow
 from storage.vault import Vault
+
+_TABLE = table_of(InboxMessage)
+# Built once per dialect: building it per webhook cost more than running it.
+_INSERT = {
+    postgres: (pg_insert if postgres else sqlite_insert)(_TABLE)
+    .on_conflict_do_nothing(index_elements=["provider", "provider_id"]).returning(_TABLE.c.id)
+    for postgres in (False, True)
+}
 
 
 def store_inbound(
@@ -23,19 +31,17 @@ def store_inbound(
     INSERT ... ON CONFLICT DO NOTHING makes five concurrent deliveries of one update store one
     row on both SQLite and PostgreSQL, without a race between a check and an insert.
     """
-    row = InboxMessage(id=new_id(), provider=provider, provider_id=provider_id,
-                       received_at=received_at or utcnow())
-    vault.seal(session, row, "payload", json.dumps(payload, ensure_ascii=False))
-    values = {"id": row.id, "provider": provider, "provider_id": provider_id,
-              "payload": row.payload, "status": "new", "attempts": 0,
-              "received_at": row.received_at}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(InboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["provider", "provider_id"]).returning(col(InboxMessage.id))
+    row_id = new_id()
+    sealed = vault.seal_value(session, table=InboxMessage.__tablename__, column="payload",
+                              row_id=row_id, owner=("system", "system"), case_id=None,
+                              value=json.dumps(payload, ensure_ascii=False))
+    values = {"id": row_id, "provider": provider, "provider_id": provider_id,
+              "payload": sealed, "status": "new", "attempts": 0,
+              "received_at": received_at or utcnow()}
+    stmt = _INSERT[session.get_bind().dialect.name == "postgresql"]
     # RETURNING, not rowcount: a row back is the only portable proof that this insert won.
-    if session.execute(stmt).first() is not None:
-        return row.id, True
+    if session.connection().execute(stmt, values).first() is not None:
+        return row_id, True
     existing = session.exec(select(InboxMessage.id).where(
         InboxMessage.provider == provider, InboxMessage.provider_id == provider_id)).one()
     return existing, False
