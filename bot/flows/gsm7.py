@@ -13,11 +13,12 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+_GSM7_ALL = GSM7_BASIC | GSM7_EXTENDED
 
 
 def is_gsm7(text: str) -> bool:
     """True when every character of `text` can be sent in the GSM-7 alphabet."""
-    return all(char in GSM7_BASIC or char in GSM7_EXTENDED for char in text)
+    return _GSM7_ALL.issuperset(text)
 
 
 def _count(costs: list[int], single: int, multi: int) -> int:
@@ -41,5 +42,8 @@ def _count(costs: list[int], single: int, multi: int) -> int:
 def segments(text: str) -> tuple[Encoding, int]:
     """The encoding an SMS body needs and its segment count (160/153 GSM-7, 70/67 UCS-2)."""
     if is_gsm7(text):
+        extended = sum(text.count(c) for c in GSM7_EXTENDED)
+        if len(text) + extended <= 160:  # the usual case: one segment, no need to place pairs
+            return "GSM-7", 1 if text else 0
         return "GSM-7", _count([2 if c in GSM7_EXTENDED else 1 for c in text], 160, 153)
     return "UCS-2", _count([2 if ord(c) > 0xFFFF else 1 for c in text], 70, 67)
