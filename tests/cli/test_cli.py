@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -219,3 +220,27 @@ def test_cancelling_a_series_cancels_the_rest_of_it(
     code, result = run(capsys, "session", "cancel", "--session", series["session_ids"][2],
                        "--series")
     assert code == 0 and result["cancelled"] == 3  # the 3rd, 4th and 5th of five
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_audit_verify_fails_and_names_the_row_someone_edited(
+    env: Path, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    # Arrange: a few audited actions, then one audit row edited behind Stemme's back.
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
+    run(capsys, "case", "create", "--ref", "K", "--child-name", "A", "--birth-date",
+        "2015-01-01", "--caseworker", "cw@example.org")
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        [(first_id,)] = conn.execute("SELECT min(id) FROM audit_log").fetchall()
+        conn.execute("UPDATE audit_log SET target = 'case:someone-else' WHERE id = ?",
+                     (first_id,))
+
+    # Act
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "audit", "verify")
+
+    # Assert
+    assert exited.value.code == 1
+    report = json.loads(capsys.readouterr().out.strip())
+    assert (report["ok"], report["first_broken_id"]) == (False, first_id)
