@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Literal, Protocol
 
 from bot.flows.messages import Capabilities, OutgoingMessage
@@ -189,3 +189,8 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == lowered:
             return candidate
     return None
+
+
+def utc_now() -> datetime:
+    """The adapters' default clock (tests pass their own)."""
+    return datetime.now(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -23,6 +23,7 @@ from bot.channels.base import (
     Sent,
     header,
     telegram_chat_id,
+    utc_now,
 )
 from bot.channels.errors import map_telegram_error
 from bot.channels.telegram_updates import parse_update
@@ -76,9 +77,6 @@ def render_keyboard(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     )
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 class TelegramChannel:
     """Sends through the Bot API and reads webhook updates checked against the secret token."""
@@ -93,7 +91,7 @@ class TelegramChannel:
         webhook_secret: str,
         api_url: str = "https://api.telegram.org",
         timeout: float = 10.0,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """Build the adapter; nothing touches the network until start() or the first send."""
         if not webhook_secret:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -30,6 +30,7 @@ from bot.channels.base import (
     header,
     tel_address,
     tel_number,
+    utc_now,
 )
 from bot.channels.errors import map_twilio_error
 from bot.flows.messages import Capabilities, OutgoingMessage
@@ -160,9 +161,6 @@ def _pairs(values: dict[str, object] | None) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 def _error_code(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
@@ -185,7 +183,7 @@ class TwilioSmsChannel:
         public_url: str,
         api_url: str = TWILIO_API_URL,
         timeout: float = 10.0,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """Build the adapter; the HTTP session opens in start() (aiohttp needs a running loop)."""
         self._account_sid = account_sid

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 from urllib.parse import parse_qs
 
@@ -18,6 +18,7 @@ from bot.channels.base import (
     MalformedRequest,
     SendResult,
     Sent,
+    utc_now,
 )
 from bot.flows.messages import Capabilities, OutgoingMessage
 
@@ -32,9 +33,6 @@ _CHAT_PATH = re.compile(r"^/chat/([^/?#]+)")
 TokenResolver = Callable[[str], Awaitable[str | None]]
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 class WebChatChannel:
     """A participant's chat page; the lead's route checks the CSRF field before calling this."""
@@ -43,7 +41,7 @@ class WebChatChannel:
     info: Final[ChannelInfo] = WEBCHAT_INFO
 
     def __init__(
-        self, *, resolve_token: TokenResolver, clock: Callable[[], datetime] = _utc_now
+        self, *, resolve_token: TokenResolver, clock: Callable[[], datetime] = utc_now
     ) -> None:
         """`resolve_token` turns the page's token into a participant id (None = unknown)."""
         self._resolve = resolve_token

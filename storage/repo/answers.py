@@ -47,6 +47,11 @@ class AnswerView:
     partial: bool
 
 
+def _check_score(item: ItemScore) -> None:
+    if item.score is not None and not 0 <= item.score <= 10:
+        raise ValueError(f"score {item.score} is outside 0-10")
+
+
 def record_answer(
     session: Session,
     vault: Vault,
@@ -55,19 +60,13 @@ def record_answer(
     *,
     answered_at: datetime,
     conversation_id: str | None = None,
-    replace: bool = False,
 ) -> Answer:
     """Store one item answer; a score outside 0-10 is refused before anything is written.
 
-    With `replace`, an earlier answer to the same item in the same conversation is removed
-    first: the person went back and changed it, and the newest answer is the one that counts.
+    Surveys write a message's answers with `record_answers`, which also replaces an earlier
+    answer to the same item; this is for one-off answers (the demo, imports, tests).
     """
-    if item.score is not None and not 0 <= item.score <= 10:
-        raise ValueError(f"score {item.score} is outside 0-10")
-    if replace and conversation_id is not None:
-        session.execute(delete(Answer).where(
-            col(Answer.conversation_id) == conversation_id,
-            col(Answer.instrument) == item.instrument, col(Answer.item) == item.item))
+    _check_score(item)
     row = Answer(
         case_id=person.case_id, participant_id=person.id, conversation_id=conversation_id,
         rater_role=person.role, instrument=item.instrument,
@@ -96,8 +95,7 @@ def record_answers(
     """
     latest = {(item.instrument, item.item): item for item in items}
     for item in latest.values():
-        if item.score is not None and not 0 <= item.score <= 10:
-            raise ValueError(f"score {item.score} is outside 0-10")
+        _check_score(item)
     by_instrument: dict[str, list[str]] = {}
     for instrument, item_id in latest:
         by_instrument.setdefault(instrument, []).append(item_id)
