@@ -81,12 +81,9 @@ def sweep_only(url: str, key_file: Path) -> dict[str, float]:
     engine = make_engine(url)
     surveys = Surveys(Vault(KeyRing.load(key_file)))
 
-    def start(session: Session, prompt: DuePrompt, person: Participant) -> str | None:
-        return surveys.start(session, person, NOW, prompt=prompt)
-
     began = time.perf_counter()
-    result = sweep_due(engine, NOW, SweepConfig(quiet=None, batch=500), start, "bench",
-                       max_batches=10_000, prepare=surveys.batch)
+    result = sweep_due(engine, NOW, SweepConfig(quiet=None, batch=500), surveys.start_due,
+                       "bench", max_batches=10_000)
     elapsed = time.perf_counter() - began
     engine.dispose()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

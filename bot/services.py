@@ -27,7 +27,7 @@ from reports.mailjobs import MailConfig, send_digests, send_urgent
 from scheduler.planner import PlanConfig, plan_followups, plan_sessions
 from scheduler.sweep import SweepConfig, sweep_conversations, sweep_due
 from scheduler.windows import parse_quiet_hours
-from storage.models import Conversation, DuePrompt, Participant, utcnow
+from storage.models import Conversation, utcnow
 from storage.repo.invites import resolve_webchat
 
 log = structlog.get_logger("stemme.services")
@@ -111,10 +111,6 @@ class Services:
         return len(ids)
 
     # -- scheduled work ------------------------------------------------------------------
-    def _start_prompt(self, session: Session, prompt: DuePrompt,
-                      person: Participant) -> str | None:
-        return self.surveys.start(session, person, utcnow(), prompt=prompt)
-
     def sweep(self, now: datetime | None = None) -> dict[str, int]:
         """Plan, start due surveys, remind and expire: the one interval job (sync)."""
         now = now or utcnow()
@@ -122,8 +118,8 @@ class Services:
             planned = plan_sessions(session, now, self.plan_config)
             planned += plan_followups(session, now, self.plan_config)
             session.commit()
-        result = sweep_due(self.rt.engine, now, self.sweep_config, self._start_prompt,
-                           self.worker, prepare=self.surveys.batch)
+        result = sweep_due(self.rt.engine, now, self.sweep_config, self.surveys.start_due,
+                           self.worker)
 
         def remind(session: Session, conversation: Conversation) -> None:
             self.surveys.remind(session, conversation, now)

@@ -6,15 +6,12 @@ and the outgoing messages are written together, or not at all.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.channels.base import ChannelInfo
@@ -31,7 +28,6 @@ from bot.flows import (
     Remind,
     SafetyConcern,
     SendMessage,
-    StartSurvey,
     SurveyCompleted,
     SurveyState,
     load_catalogue,
@@ -41,10 +37,12 @@ from bot.flows import (
     step,
 )
 from bot.flows.context import AgeBand, Language, Rater
+from bot.survey_start import start_many
 from bot.wire import message_to_dict
 from consent import agreements, audit
 from consent.agreements import age_on
 from consent.withdrawal import resume, withdraw
+from scheduler.sweep import Due
 from storage.models import (
     Alert,
     Answer,
@@ -52,18 +50,11 @@ from storage.models import (
     Conversation,
     DuePrompt,
     Participant,
-    table_of,
 )
 from storage.repo import outbox
 from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
 from storage.repo.cases import CaseView, goal_texts, view_case
 from storage.vault import Vault
-
-_CONVERSATIONS = table_of(Conversation)
-_CLOSE_ACTIVE = (update(_CONVERSATIONS)
-                 .where(_CONVERSATIONS.c.participant_id == bindparam("pid"),
-                        _CONVERSATIONS.c.status == "active")
-                 .values(status="replaced", updated_at=bindparam("now")))
 
 CHANNEL_INFO: dict[str, ChannelInfo] = {
     "telegram": TELEGRAM_INFO, "sms": SMS_INFO, "webchat": WEBCHAT_INFO}
@@ -107,19 +98,20 @@ class Surveys:
     def __init__(self, vault: Vault, config: SurveyConfig | None = None) -> None:
         self.vault = vault
         self.config = config or SurveyConfig()
-        # Per thread: the sweep's prefetched agreements must never answer for an inbound
-        # message processed meanwhile in another thread (it may be a STOP just recorded).
-        self._batch = threading.local()
 
     # -- context ---------------------------------------------------------------------------
-    def context(self, session: Session, person: Participant, case: Case, now: datetime,
-                *, ask_consent: bool = False) -> FlowContext:
-        """What the engine may know about this person right now."""
-        views: dict[str, CaseView] | None = getattr(self._batch, "cases", None)
+    def context(self, session: Session, person: Participant | Due, case: Case,
+                now: datetime, *, ask_consent: bool = False,
+                views: dict[str, CaseView] | None = None) -> FlowContext:
+        """What the engine may know about this person right now.
+
+        `views` keeps opened cases across calls (a sweep batch: a hundred parents may share
+        one case); it lives no longer than the caller's transaction.
+        """
         view = views.get(case.id) if views is not None else None
         if view is None:
             view = view_case(session, self.vault, case)
-            if views is not None:  # a sweep batch: a hundred parents may share this case
+            if views is not None:
                 views[case.id] = view
         born = view.child_birth_date or date(now.year - 10, 1, 1)
         first_name = (view.child_name or "").split(" ")[0] or None
@@ -135,83 +127,31 @@ class Surveys:
             ask_consent=ask_consent, lexicon=load_lexicon(self.config.lexicon_path),
         )
 
-    @contextmanager
-    def batch(self, session: Session, people: list[Participant]) -> Iterator[None]:
-        """Around a sweep batch: fetch everyone's keys and agreements, and who has a survey
-        running, at once; keep opened cases and gather the messages for the batch.
-
-        On a normal exit the gathered messages are written (one executemany, in the batch's
-        transaction); on an exception they are dropped with it. Either way this thread keeps
-        nothing (its pool may run inbound processing next).
-        """
-        try:
-            self._batch.agreements = {}
-            self._batch.cases = {}
-            self._batch.running = set(session.exec(select(Conversation.participant_id).where(
-                col(Conversation.participant_id).in_([p.id for p in people]),
-                Conversation.status == "active")).all()) if people else set()
-            self._batch.outbox = []
-            if people:
-                self.vault.prefetch(session, [("participant", p.id) for p in people]
-                                    + [("case", p.case_id) for p in people])
-            by_channel: dict[str, list[str]] = {}
-            for person in people:
-                by_channel.setdefault(person.channel, []).append(person.id)
-            for channel, channel_ids in by_channel.items():
-                self._batch.agreements.update(agreements.states(session, channel_ids, channel))
-            yield
-            outbox.enqueue_many(session, self._batch.outbox)
-        finally:
-            self._batch.__dict__.clear()
-
     def needs_consent(self, session: Session, person: Participant,
                       now: datetime | None = None) -> bool:
         """True when the person's own yes is missing (or was given before they turned 15)."""
-        prefetched = getattr(self._batch, "agreements", {})
-        state = prefetched.get(person.id) or agreements.state(session, person.id, person.channel)
+        return self.lacks_own_yes(session, agreements.state(session, person.id, person.channel),
+                                  Due.of(person), now or datetime.now(UTC))
+
+    def lacks_own_yes(self, session: Session, state: agreements.AgreementState, person: Due,
+                      now: datetime) -> bool:
+        """`needs_consent` for an agreement state already read (a batch reads them at once)."""
         age = None
-        born = self.vault.open(session, person, "birth_date") if person.role == "child" else None
-        if born:
-            age = age_on(date.fromisoformat(born), (now or datetime.now(UTC)).date())
+        if person.role == "child" and person.birth_date is not None:
+            born = self.vault.open_value(session, table="participants", column="birth_date",
+                                         row_id=person.participant_id, blob=person.birth_date)
+            age = age_on(date.fromisoformat(born), now.date())
         return not state.own_yes_counts(age)
 
     # -- starting --------------------------------------------------------------------------
     def start(self, session: Session, person: Participant, now: datetime, *,
               prompt: DuePrompt | None = None, trigger: str = "sweep") -> str | None:
         """Start a survey for `person` (replacing an unfinished one); returns its id."""
-        with session.no_autoflush:  # one flush per sweep batch, not one per survey
-            return self._start(session, person, now, prompt, trigger)
+        return start_many(self, session, [Due.of(person, prompt)], now, trigger=trigger)[0]
 
-    def _start(self, session: Session, person: Participant, now: datetime,
-               prompt: DuePrompt | None, trigger: str) -> str | None:
-        case = session.get(Case, person.case_id)
-        if case is None or case.status != "open":
-            return None
-        self._close_active(session, person.id, now)
-        ask = self.needs_consent(session, person, now)
-        ctx = self.context(session, person, case, now, ask_consent=ask)
-        goals = tuple(goal_id for goal_id in ctx.goals)
-        took_place = prompt is None or prompt.kind == "session"
-        conversation = Conversation(case_id=case.id, participant_id=person.id,
-                                    prompt_id=prompt.id if prompt else None, started_at=now,
-                                    updated_at=now, remind_at=now + self.config.remind_after,
-                                    expires_at=now + self.config.expire_after)
-        session.add(conversation)
-        purpose = "reply" if trigger == "reply" else ("consent" if ask else "survey")
-        result = step(new_state(), StartSurvey(session_took_place=took_place, goals=goals), ctx)
-        self._apply(session, person, case, conversation, result.state, result.events, now,
-                    purpose=purpose)
-        return conversation.id
-
-    def _close_active(self, session: Session, participant_id: str, now: datetime) -> None:
-        running: set[str] | None = getattr(self._batch, "running", None)
-        # A sweep batch knows who has a survey running (and adds whom it starts one for).
-        if running is not None and participant_id not in running:
-            running.add(participant_id)
-            return
-        # No session synchronisation: matching it against every object in the session would
-        # make a sweep batch quadratic. The conversations it closes are not loaded here.
-        session.connection().execute(_CLOSE_ACTIVE, {"pid": participant_id, "now": now})
+    def start_due(self, session: Session, due: Sequence[Due], now: datetime) -> list[str | None]:
+        """Start a sweep batch's surveys together: the sweep's `StartSurveys`."""
+        return start_many(self, session, due, now)
 
     # -- input -----------------------------------------------------------------------------
     def active(self, session: Session, participant_id: str) -> Conversation | None:
@@ -267,22 +207,15 @@ class Surveys:
         conv_id = conversation.id if conversation else None
         scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
         base = key or f"{conv_id}:{conversation.version if conversation else 0}"
+        queued_at = iter(outbox.queue_times(len(events)))  # this step's messages, in order
         for index, event in enumerate(events):
             if isinstance(event, SendMessage):
                 # The confirmation of STOP must reach the person who just withdrew.
                 gate_purpose = "stop_confirmation" if event.message.purpose == "stop" \
                     else purpose
-                queued: list[dict[str, Any]] | None = getattr(self._batch, "outbox", None)
-                if queued is None:
-                    outbox.enqueue(session, self.vault, participant=person,
-                                   channel=person.channel,
-                                   message=message_to_dict(event.message),
-                                   purpose=gate_purpose, key=f"{base}:{index}")
-                else:  # a sweep batch writes its messages together at its end
-                    queued.append(outbox.row_values(
-                        session, self.vault, participant=person, channel=person.channel,
-                        message=message_to_dict(event.message), purpose=gate_purpose,
-                        key=f"{base}:{index}"))
+                outbox.enqueue(session, self.vault, participant=person, channel=person.channel,
+                               message=message_to_dict(event.message), purpose=gate_purpose,
+                               key=f"{base}:{index}", queued_at=next(queued_at))
                 outcome.messages += 1
             elif isinstance(event, AnswerRecorded):
                 scores.append(ItemScore(event.instrument_id, event.instrument_version,

@@ -65,43 +65,46 @@ def record(
 
 def state(session: Session, participant_id: str, channel: str) -> AgreementState:
     """Fold the agreement history of one participant and channel into its current state."""
-    return states(session, [participant_id], channel).get(participant_id, _NONE)
+    return states(session, [participant_id], channel).get(participant_id, NOTHING_AGREED)
 
 
-_NONE = AgreementState(False, False, False)
+NOTHING_AGREED = AgreementState(False, False, False)
 
 
 def states(session: Session, participant_ids: list[str],
            channel: str | None = None) -> dict[str, AgreementState]:
     """The current state of many participants on one channel (or all channels), one query."""
-    query = select(Consent).where(col(Consent.participant_id).in_(participant_ids))
+    # Plain columns, not ORM objects: a sweep batch reads the history of hundreds at once.
+    query = select(Consent.participant_id, Consent.action, Consent.given_by,
+                   Consent.age_at_time).where(col(Consent.participant_id).in_(participant_ids))
     if channel is not None:
         query = query.where(Consent.channel == channel)
     rows = session.exec(query.order_by(col(Consent.created_at), col(Consent.id))).all()
-    history: dict[str, list[Consent]] = {}
-    for row in rows:
-        history.setdefault(row.participant_id, []).append(row)
+    history: dict[str, list[tuple[str, str, int | None]]] = {}
+    for participant_id, action, given_by, age_at_time in rows:
+        history.setdefault(participant_id, []).append((action, given_by, age_at_time))
     return {pid: _fold(items) for pid, items in history.items()}
 
 
-def _fold(rows: list[Consent]) -> AgreementState:
+def _fold(rows: list[tuple[str, str, int | None]]) -> AgreementState:
+    """Replay one person's (action, given by, age at the time) entries, oldest first."""
     self_ok = guardian_ok = withdrawn = False
     self_age: int | None = None
-    for row in rows:
-        if row.action == "resumed":
+    for action, given_by, age_at_time in rows:
+        if action == "resumed":
             # START lifts a withdrawal; it resumes only what was agreed before, never more.
             withdrawn = False
-        elif row.action == "given":
+        elif action == "given":
             withdrawn = False
-            if row.given_by == "guardian":
+            if given_by == "guardian":
                 guardian_ok = True
             else:
-                self_ok, self_age = True, row.age_at_time
-        elif row.action == "declined":
-            if row.given_by == "guardian":
+                self_ok, self_age = True, age_at_time
+        elif action == "declined":
+            if given_by == "guardian":
                 guardian_ok = False
             else:
                 self_ok = False
-        elif row.action == "withdrawn":
+        elif action == "withdrawn":
             withdrawn = True
     return AgreementState(self_ok, guardian_ok, withdrawn, self_age)

@@ -9,25 +9,54 @@ other's locked rows, so no prompt is started twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, update
+import structlog
+from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.windows import BadWindow, ContactWindow, QuietHours, next_allowed, parse_window
-from storage.models import Case, Conversation, DuePrompt, Participant
+from storage.models import Case, Conversation, DuePrompt, Participant, table_of
 
-# Starts one survey inside the sweep's transaction; returns the conversation id, or None when
-# the survey could not start (the prompt is then cancelled, not retried).
-StartSurvey = Callable[[Session, DuePrompt, Participant], str | None]
+log = structlog.get_logger("stemme.sweep")
+
+# Starts the surveys of a batch inside the sweep's transaction; returns one conversation id per
+# item, or None where the survey could not start (the prompt is then cancelled, not retried).
+StartSurveys = Callable[[Session, Sequence["Due"], datetime], Sequence[str | None]]
 ConversationHook = Callable[[Session, Conversation], None]
-# Entered with everyone in a batch before their surveys start and left before the commit: a
-# chance to fetch keys and agreements in one query instead of one per person, and to write
-# what was gathered on the way out. Left by an exception, it must forget, not write.
-PrepareBatch = Callable[[Session, list[Participant]], AbstractContextManager[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A survey to start now, and what the starter needs to know of the person it is for.
+
+    Plain values read in one query, not ORM objects: a sweep batch holds hundreds.
+    """
+
+    participant_id: str
+    case_id: str
+    role: str
+    channel: str
+    language: str
+    birth_date: bytes | None  # sealed; a child's age decides whose consent counts
+    prompt_id: str | None = None  # None: started by a reply or by hand, not by a prompt
+    kind: str = "adhoc"
+
+    @classmethod
+    def of(cls, person: Participant, prompt: DuePrompt | None = None) -> Due:
+        """The same from a loaded participant (and the prompt, when there is one)."""
+        return cls(person.id, person.case_id, person.role, person.channel, person.language,
+                   person.birth_date, prompt_id=prompt.id if prompt else None,
+                   kind=prompt.kind if prompt else "adhoc")
+
+    @property
+    def took_place(self) -> bool:
+        """Whether the survey may ask about a session (only prompts that follow one)."""
+        return self.prompt_id is None or self.kind == "session"
 
 
 @dataclass(frozen=True)
@@ -89,54 +118,88 @@ def _window(text: str | None) -> ContactWindow | None:
         return None
 
 
-def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurvey,
-                worker: str, prepare: PrepareBatch | None = None) -> tuple[SweepResult, int]:
+_PROMPTS = table_of(DuePrompt)
+_SET_PROMPT = (update(_PROMPTS).where(_PROMPTS.c.id == bindparam("pid"))
+               .values(status=bindparam("status"), due_at=bindparam("due"),
+                       conversation_id=bindparam("cid")))
+_PEOPLE, _CASES = table_of(Participant), table_of(Case)
+_CLAIMED = (sa_select(_PROMPTS.c.id, _PROMPTS.c.kind, _PROMPTS.c.due_at, _PEOPLE.c.id,
+                      _PEOPLE.c.case_id, _PEOPLE.c.role, _PEOPLE.c.channel, _PEOPLE.c.language,
+                      _PEOPLE.c.birth_date, _PEOPLE.c.status, _PEOPLE.c.contact_window,
+                      _CASES.c.status)
+            .join_from(_PROMPTS, _PEOPLE, _PEOPLE.c.id == _PROMPTS.c.participant_id)
+            .join(_CASES, _CASES.c.id == _PROMPTS.c.case_id))
+
+
+def _next_allowed(now: datetime, cfg: SweepConfig, window_text: str | None) -> datetime:
+    window = _window(window_text)
+    try:
+        return next_allowed(now, cfg.zone, cfg.quiet, window)
+    except BadWindow:
+        # The quiet hours were changed after the window was saved and now shut it out
+        # entirely. Raising would stop the sweep for everyone, at every interval; the quiet
+        # hours win and the person is asked within them, as if they had no window.
+        log.warning("contact window never allowed under the quiet hours; ignored",
+                    window=window_text, quiet=str(cfg.quiet))
+        return next_allowed(now, cfg.zone, cfg.quiet, None)
+
+
+def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurveys,
+                worker: str) -> tuple[SweepResult, int]:
     """One transaction: mark stale prompts missed, claim a batch and start its surveys."""
     result = SweepResult()
     with Session(engine, expire_on_commit=False) as session:
         result.missed = _mark_missed(session, now, cfg.max_age)
         ids = _claim(session, now, worker, cfg.batch)
-        rows = session.exec(
-            select(DuePrompt, Participant, Case)
-            .join(Participant, col(Participant.id) == DuePrompt.participant_id)
-            .join(Case, col(Case.id) == DuePrompt.case_id)
-            .where(col(DuePrompt.id).in_(ids)).order_by(col(DuePrompt.due_at))).all()
-        people = [person for _, person, _ in rows]
-        with prepare(session, people) if prepare is not None else nullcontext():
-            _start_all(session, rows, now, cfg, start, result)
+        rows = session.execute(_CLAIMED.where(_PROMPTS.c.id.in_(ids))
+                               .order_by(_PROMPTS.c.due_at)).all() if ids else []
+        updates = _start_all(session, rows, now, cfg, start, result)
+        if updates:
+            session.connection().execute(_SET_PROMPT, updates)
         session.commit()
     return result, len(ids)
 
 
-def _start_all(session: Session, rows: Sequence[tuple[DuePrompt, Participant, Case]],
-               now: datetime, cfg: SweepConfig, start: StartSurvey,
-               result: SweepResult) -> None:
-    for prompt, person, case in rows:
-        if person.status != "active" or case.status != "open":
-            prompt.status = "cancelled"
+def _start_all(session: Session, rows: Sequence[Sequence[Any]], now: datetime, cfg: SweepConfig,
+               start: StartSurveys, result: SweepResult) -> list[dict[str, Any]]:
+    """Decide each claimed prompt's fate, start the surveys due now; the prompts' new values."""
+    updates: list[dict[str, Any]] = []
+    to_start: list[Due] = []
+    allowed_by_window: dict[str | None, datetime] = {}
+    for (prompt_id, kind, due_at, person_id, case_id, role, channel, language, born,
+         person_status, window, case_status) in rows:
+        if person_status != "active" or case_status != "open":
+            updates.append({"pid": prompt_id, "status": "cancelled", "due": due_at, "cid": None})
             result.cancelled += 1
+            continue
+        if window not in allowed_by_window:  # most people share "no window of their own"
+            allowed_by_window[window] = _next_allowed(now, cfg, window)
+        allowed = allowed_by_window[window]
+        if allowed > now:
+            updates.append({"pid": prompt_id, "status": "pending", "due": allowed, "cid": None})
+            result.deferred += 1
         else:
-            window = _window(person.contact_window)
-            allowed = next_allowed(now, cfg.zone, cfg.quiet, window)
-            if allowed > now:
-                prompt.status, prompt.due_at = "pending", allowed
-                result.deferred += 1
+            to_start.append(Due(person_id, case_id, role, channel, language, born,
+                                prompt_id=prompt_id, kind=kind))
+            updates.append({"pid": prompt_id, "status": "sent", "due": due_at, "cid": None})
+    started = iter(start(session, to_start, now) if to_start else ())
+    for values in updates:
+        if values["status"] == "sent":
+            values["cid"] = next(started)
+            if values["cid"] is None:
+                values["status"] = "cancelled"
+                result.cancelled += 1
             else:
-                conversation_id = start(session, prompt, person)
-                prompt.status = "sent" if conversation_id else "cancelled"
-                prompt.conversation_id = conversation_id
-                result.started += bool(conversation_id)
-                result.cancelled += not conversation_id
-        session.add(prompt)
+                result.started += 1
+    return updates
 
 
-def sweep_due(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurvey,
-              worker: str, max_batches: int = 1000,
-              prepare: PrepareBatch | None = None) -> SweepResult:
+def sweep_due(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurveys,
+              worker: str, max_batches: int = 1000) -> SweepResult:
     """Sweep until nothing is due (or `max_batches` ran): memory stays one batch wide."""
     total = SweepResult()
     for _ in range(max_batches):
-        result, claimed = sweep_batch(engine, now, cfg, start, worker, prepare)
+        result, claimed = sweep_batch(engine, now, cfg, start, worker)
         total += result
         if claimed < cfg.batch:
             break

@@ -67,7 +67,7 @@ UNSURE = "unsure: "
 def enqueue(
     session: Session, vault: Vault, *, participant: Participant | None, channel: str,
     message: dict[str, Any], purpose: str, key: str, not_before: datetime | None = None,
-    address: str | None = None,
+    address: str | None = None, queued_at: datetime | None = None,
 ) -> bool:
     """Queue a message unless one with this idempotency key exists; True when queued.
 
@@ -76,7 +76,7 @@ def enqueue(
     """
     values = row_values(session, vault, participant=participant, channel=channel,
                         message=message, purpose=purpose, key=key, not_before=not_before,
-                        address=address)
+                        address=address, queued_at=queued_at)
     # Core with a statement built once: the sweep queues thousands of these per batch.
     statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
     return session.connection().execute(statement, values).first() is not None
@@ -85,24 +85,46 @@ def enqueue(
 def row_values(
     session: Session, vault: Vault, *, participant: Participant | None, channel: str,
     message: dict[str, Any], purpose: str, key: str, not_before: datetime | None = None,
-    address: str | None = None,
+    address: str | None = None, queued_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The column values of one outbox row, payload sealed: for `enqueue` or `enqueue_many`."""
-    row_id, now = new_id(), utcnow()
     body: dict[str, Any] = {"message": message}
     if address is not None:
         body["address"] = address
-    owner = ("participant", participant.id) if participant else ("system", "system")
-    payload = vault.seal_value(session, table=OutboxMessage.__tablename__, column="payload",
-                               row_id=row_id, owner=owner,
-                               case_id=participant.case_id if participant else None,
-                               value=json.dumps(body, ensure_ascii=False))
-    values = {"id": row_id, "idempotency_key": key, "channel": channel, "purpose": purpose,
-              "participant_id": participant.id if participant else None,
-              "case_id": participant.case_id if participant else None, "payload": payload,
-              "not_before": not_before or now, "status": "pending", "attempts": 0,
-              "created_at": now}
-    return values
+    return sealed_row(session, vault, participant_id=participant.id if participant else None,
+                      case_id=participant.case_id if participant else None, channel=channel,
+                      payload=json.dumps(body, ensure_ascii=False), purpose=purpose, key=key,
+                      not_before=not_before, queued_at=queued_at)
+
+
+def sealed_row(
+    session: Session, vault: Vault, *, participant_id: str | None, case_id: str | None,
+    channel: str, payload: str, purpose: str, key: str, not_before: datetime | None = None,
+    queued_at: datetime | None = None,
+) -> dict[str, Any]:
+    """`row_values` for a payload already in JSON (a batch sends many the same words).
+
+    A person's messages are sent in the order of `queued_at` (default: now), so messages
+    queued together must be given strictly increasing times: see `queue_times`.
+    """
+    row_id, now = new_id(), queued_at or utcnow()
+    owner = ("participant", participant_id) if participant_id else ("system", "system")
+    sealed = vault.seal_value(session, table=OutboxMessage.__tablename__, column="payload",
+                              row_id=row_id, owner=owner, case_id=case_id, value=payload)
+    return {"id": row_id, "idempotency_key": key, "channel": channel, "purpose": purpose,
+            "participant_id": participant_id, "case_id": case_id, "payload": sealed,
+            "not_before": not_before or now, "status": "pending", "attempts": 0,
+            "created_at": now}
+
+
+def queue_times(count: int, start: datetime | None = None) -> list[datetime]:
+    """`count` strictly increasing times from `start` (default now), a microsecond apart.
+
+    Two clock readings in a row can be equal, and the dispatcher sends a person's messages
+    by queue time: a greeting and the first question queued together must not tie.
+    """
+    start = start or utcnow()
+    return [start + timedelta(microseconds=step) for step in range(count)]
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -50,11 +50,11 @@ class World:
 
 
 def build_world(engine: Engine, vault: Vault, index: BlindIndex, *, agreed: bool = True,
-                child_count: int = 1) -> World:
+                child_count: int = 1, email: str = "cw@example.org") -> World:
     """Create the case; with `agreed`, the guardian, the child and the parent said yes."""
     now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
-        worker = create_user(session, email="cw@example.org", role="caseworker", password=None)
+        worker = create_user(session, email=email, role="caseworker", password=None)
         case = cases.create_case(session, vault, ref="K-1", child_name="Sofie",
                                  birth_date=date(2014, 5, 31), caseworker_id=worker.id)
         child = cases.add_participant(session, vault, index, case=case, role="child",

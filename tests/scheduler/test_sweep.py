@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlmodel import Session, func, select
 from scheduler.planner import PlanConfig, plan_followups, plan_sessions
 from scheduler.prompts import add_prompt
 from scheduler.recurrence import expand
-from scheduler.sweep import SweepConfig, sweep_conversations, sweep_due
+from scheduler.sweep import Due, SweepConfig, sweep_conversations, sweep_due
 from scheduler.windows import QuietHours
 from storage.models import Case, Conversation, DuePrompt, Participant
 from storage.repo.meetings import add_meetings
@@ -33,13 +34,16 @@ class Starter:
         self.started: list[str] = []
         self.lock = threading.Lock()
 
-    def __call__(self, session: Session, prompt: DuePrompt, person: Participant) -> str:
-        conversation = Conversation(case_id=prompt.case_id, participant_id=person.id,
-                                    prompt_id=prompt.id)
-        session.add(conversation)
-        with self.lock:
-            self.started.append(prompt.id)
-        return conversation.id
+    def __call__(self, session: Session, due: Sequence[Due], now: datetime) -> list[str]:
+        ids = []
+        for item in due:
+            conversation = Conversation(case_id=item.case_id, participant_id=item.participant_id,
+                                        prompt_id=item.prompt_id)
+            session.add(conversation)
+            ids.append(conversation.id)
+            with self.lock:
+                self.started.append(str(item.prompt_id))
+        return ids
 
 
 def prompts(engine: Engine) -> list[DuePrompt]:
@@ -126,6 +130,25 @@ def test_a_withdrawn_participant_s_prompt_is_cancelled_not_started(w: World) -> 
         session.commit()
     result = sweep_due(w.engine, local(2026, 11, 20, 12), SweepConfig(), Starter(), "w1")
     assert (result.started, result.cancelled) == (1, 1)
+
+
+def test_a_window_the_quiet_hours_now_shut_out_does_not_stop_the_sweep(w: World) -> None:
+    # Arrange: the parent's window (mornings 06-07) was saved under other quiet hours; with
+    # 20:00-08:00 no minute of it is allowed any more.
+    with Session(w.engine) as session:
+        add_meetings(session, case_id=w.case_id, starts=[local(2026, 11, 20, 10)])
+        plan_sessions(session, local(2026, 11, 20, 9), PlanConfig())
+        parent = session.get(Participant, w.parent_id)
+        parent.contact_window = "mon-sun 06:00-07:00"
+        session.add(parent)
+        session.commit()
+
+    # Act: the sweep runs at noon.
+    result = sweep_due(w.engine, local(2026, 11, 20, 12), SweepConfig(quiet=QUIET), Starter(),
+                       "w1")
+
+    # Assert: both are asked (the parent within the quiet hours' rules), none is left behind.
+    assert (result.started, result.deferred) == (2, 0)
 
 
 def test_parallel_raters_are_asked_three_days_before_each_follow_up(w: World) -> None:

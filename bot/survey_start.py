@@ -1,0 +1,189 @@
+"""Starting surveys, one or a whole sweep batch: facts read once, rows written together.
+
+Everyone in a batch with the same context gets the same first step from the (pure) flow
+engine, so it is computed once; what differs per person is only sealed per person: the
+conversation state and the outgoing messages, each under that person's own data key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, col, select
+
+from bot.flows import (
+    FlowContext,
+    InputRejected,
+    SendMessage,
+    StartSurvey,
+    SurveyStarted,
+    new_state,
+    step,
+)
+from bot.wire import message_to_dict
+from consent import agreements
+from scheduler.sweep import Due
+from storage.models import Case, Conversation, new_id, table_of
+from storage.repo import outbox
+from storage.repo.cases import CaseView
+
+if TYPE_CHECKING:
+    from bot.surveys import Surveys
+
+_CONVERSATIONS = table_of(Conversation)
+_INSERT = insert(_CONVERSATIONS)
+_CLOSE_ACTIVE = (update(_CONVERSATIONS)
+                 .where(_CONVERSATIONS.c.participant_id == bindparam("pid"),
+                        _CONVERSATIONS.c.status == "active")
+                 .values(status="replaced", updated_at=bindparam("now")))
+# What a first step may say besides its messages; anything else would need a full `_apply`.
+_BOOKKEEPING = (InputRejected, SurveyStarted)
+
+
+class UnexpectedStartEvent(RuntimeError):
+    """The engine's first step did more than send messages (a change in the flow engine)."""
+
+
+@dataclass(frozen=True)
+class _First:
+    """The engine's first step for one context, shared by everyone who has that context."""
+
+    state_json: str
+    active: bool
+    messages: tuple[tuple[int, str, str], ...]  # (event index, purpose for the gate, payload)
+
+
+def start_many(surveys: Surveys, session: Session, due: Sequence[Due], now: datetime, *,
+               trigger: str = "sweep") -> list[str | None]:
+    """Start a survey for each item (replacing an unfinished one); their conversation ids.
+
+    None where the case is gone or closed. Everything is written in the caller's
+    transaction: running surveys closed, conversations, then their messages.
+    """
+    if not due:
+        return []
+    batch = _Batch(surveys, session, due, now, trigger)
+    ids = [batch.start(item) for item in due]
+    batch.write()
+    return ids
+
+
+class _Batch:
+    """What one `start_many` call read and is about to write; lives one call long."""
+
+    def __init__(self, surveys: Surveys, session: Session, due: Sequence[Due], now: datetime,
+                 trigger: str) -> None:
+        self.surveys, self.session, self.now, self.trigger = surveys, session, now, trigger
+        people = list(dict.fromkeys(item.participant_id for item in due))
+        self.running = set(session.exec(select(Conversation.participant_id).where(
+            col(Conversation.participant_id).in_(people), Conversation.status == "active")))
+        if len(due) > 1:  # one query for everyone's keys instead of one per person
+            surveys.vault.prefetch(session, [("participant", p) for p in people]
+                                   + [("case", item.case_id) for item in due])
+        by_channel: dict[str, list[str]] = {}
+        for item in due:
+            by_channel.setdefault(item.channel, []).append(item.participant_id)
+        # Read now, in this transaction: a "no" committed a moment ago counts.
+        self.agreed: dict[str, agreements.AgreementState] = {}
+        for channel, ids in by_channel.items():
+            self.agreed.update(agreements.states(session, ids, channel))
+        case_ids = list(dict.fromkeys(item.case_id for item in due))
+        self.cases: dict[str, Case | None] = {case_ids[0]: session.get(Case, case_ids[0])} \
+            if len(case_ids) == 1 else {case.id: case for case in session.exec(
+                select(Case).where(col(Case.id).in_(case_ids)))}
+        self.views: dict[str, CaseView] = {}
+        self.contexts: dict[tuple[str, str, str, str, bool], FlowContext] = {}
+        self.firsts: dict[tuple[Any, ...], _First] = {}
+        self.conversations: list[dict[str, Any]] = []
+        self.latest: dict[str, dict[str, Any]] = {}  # person -> their newest conversation here
+        self.closes: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        # The same objects on every row, so the columns convert them once.
+        self.remind_at = now + surveys.config.remind_after
+        self.expires_at = now + surveys.config.expire_after
+        self.queued_at: list[datetime] = []  # one per message index, increasing
+
+    def start(self, item: Due) -> str | None:
+        """Queue one survey start; its conversation id, or None when its case is not open."""
+        case = self.cases.get(item.case_id)
+        if case is None or case.status != "open":
+            return None
+        person_id, now, vault = item.participant_id, self.now, self.surveys.vault
+        earlier = self.latest.get(person_id)
+        if earlier is not None:  # due twice in one batch: the newer survey replaces the older
+            if earlier["status"] == "active":
+                earlier["status"] = "replaced"
+        elif person_id in self.running:
+            self.closes.append({"pid": person_id, "now": now})
+        ask = self.surveys.lacks_own_yes(
+            self.session, self.agreed.get(person_id, agreements.NOTHING_AGREED), item, now)
+        first = self._first(item, case, ask)
+        conversation_id = new_id()
+        values = {
+            "id": conversation_id, "case_id": case.id, "participant_id": person_id,
+            "prompt_id": item.prompt_id, "status": "active" if first.active else "completed",
+            "version": 1, "started_at": now, "updated_at": now,
+            "remind_at": self.remind_at, "expires_at": self.expires_at,
+            "state": vault.seal_value(self.session, table=_CONVERSATIONS.name, column="state",
+                                      row_id=conversation_id, owner=("participant", person_id),
+                                      case_id=case.id, value=first.state_json)}
+        self.conversations.append(values)
+        self.latest[person_id] = values
+        if len(self.queued_at) < len(first.messages):
+            self.queued_at = outbox.queue_times(len(first.messages))
+        for (index, purpose, payload), queued_at in zip(first.messages, self.queued_at,
+                                                        strict=False):
+            # Keyed as a reply to version 0 of the conversation: a retried start cannot
+            # queue its greeting twice.
+            self.messages.append(outbox.sealed_row(
+                self.session, vault, participant_id=person_id, case_id=case.id,
+                channel=item.channel, payload=payload, purpose=purpose,
+                key=f"{conversation_id}:0:{index}", queued_at=queued_at))
+        return conversation_id
+
+    def _first(self, item: Due, case: Case, ask: bool) -> _First:
+        key = (case.id, item.language, item.role, item.channel, ask)
+        ctx = self.contexts.get(key)
+        if ctx is None:
+            ctx = self.surveys.context(self.session, item, case, self.now, ask_consent=ask,
+                                       views=self.views)
+            self.contexts[key] = ctx
+        # Everything the engine can read from the context, besides the fixed texts.
+        memo = (ctx.language, ctx.rater, ctx.age_band, ctx.capabilities, ctx.child_name,
+                tuple(ctx.goals.items()), ctx.ask_consent, ctx.discreet, item.took_place)
+        first = self.firsts.get(memo)
+        if first is None:
+            first = self._step(ctx, item.took_place, ask)
+            self.firsts[memo] = first
+        return first
+
+    def _step(self, ctx: FlowContext, took_place: bool, ask: bool) -> _First:
+        result = step(new_state(), StartSurvey(session_took_place=took_place,
+                                               goals=tuple(ctx.goals)), ctx)
+        purpose = "reply" if self.trigger == "reply" else ("consent" if ask else "survey")
+        messages = []
+        for index, event in enumerate(result.events):
+            if isinstance(event, SendMessage):
+                gate = "stop_confirmation" if event.message.purpose == "stop" else purpose
+                body = json.dumps({"message": message_to_dict(event.message)},
+                                  ensure_ascii=False)
+                messages.append((index, gate, body))
+            elif not isinstance(event, _BOOKKEEPING):
+                raise UnexpectedStartEvent(
+                    f"starting a survey produced {type(event).__name__}; survey_start only "
+                    "writes messages, so this start must go through Surveys.handle")
+        return _First(result.state.to_json(), result.state.active, tuple(messages))
+
+    def write(self) -> None:
+        """Close what was running, then insert the new conversations and their messages."""
+        connection = self.session.connection()
+        if self.closes:  # before the inserts: it closes every active survey of the person
+            connection.execute(_CLOSE_ACTIVE, self.closes)
+        if self.conversations:
+            connection.execute(_INSERT, self.conversations)
+        outbox.enqueue_many(self.session, self.messages)

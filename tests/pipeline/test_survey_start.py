@@ -1,0 +1,170 @@
+"""Starting a sweep batch's surveys together: the same result as one at a time, per person."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.surveys import Surveys
+from consent import agreements
+from scheduler.sweep import Due
+from storage.blind_index import BlindIndex
+from storage.models import Conversation, OutboxMessage, utcnow
+from storage.vault import Vault
+from tests.pipeline.conftest import World, build_world
+
+
+def due(world: World, session: Session, pid: str) -> Due:
+    return Due.of(world.participant(session, pid))
+
+
+def messages_for(world: World, pid: str) -> list[dict[str, object]]:
+    with Session(world.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.participant_id == pid)
+                            .order_by(col(OutboxMessage.idempotency_key))).all()
+        return [json.loads(world.vault.open(session, row, "payload") or "{}")["message"]
+                for row in rows]
+
+
+@pytest.fixture
+def world(engine: Engine, vault: Vault, index: BlindIndex) -> World:
+    return build_world(engine, vault, index)
+
+
+def test_a_batch_gives_each_person_their_own_sealed_survey_and_greeting(world: World) -> None:
+    # Arrange: the child (Telegram) and the parent (SMS) are due in one batch.
+    surveys = Surveys(world.vault)
+    with Session(world.engine) as session:
+        items = [due(world, session, world.child_id), due(world, session, world.parent_id)]
+
+        # Act
+        ids = surveys.start_due(session, items, utcnow())
+        session.commit()
+
+    # Assert: two running surveys, each state opened only with its own person's key, and
+    # each question shaped for its channel (buttons on Telegram, plain text by SMS).
+    assert all(ids) and len(set(ids)) == 2
+    with Session(world.engine) as session:
+        for conversation_id, pid in zip(ids, (world.child_id, world.parent_id), strict=True):
+            conversation = session.get(Conversation, conversation_id)
+            assert conversation is not None and conversation.participant_id == pid
+            assert conversation.status == "active" and conversation.version == 1
+            assert json.loads(world.vault.open(session, conversation, "state") or "")["at"]
+    child, parent = messages_for(world, world.child_id), messages_for(world, world.parent_id)
+    assert child and any(message["choices"] for message in child)
+    assert parent and not any(message["choices"] for message in parent)
+
+
+def test_a_batch_start_says_the_same_as_starting_one_person_alone(
+    engine: Engine, vault: Vault, index: BlindIndex
+) -> None:
+    # Arrange: two identical worlds; in one the parent starts alone, in the other in a batch.
+    alone = build_world(engine, vault, index)
+    batched = build_world(engine, vault, index, email="cw2@example.org")
+    surveys = Surveys(vault)
+    with Session(engine) as session:
+        surveys.start(session, alone.participant(session, alone.parent_id), utcnow())
+        session.commit()
+    with Session(engine) as session:
+        surveys.start_due(session, [due(batched, session, batched.child_id),
+                                    due(batched, session, batched.parent_id)], utcnow())
+        session.commit()
+
+    # Assert: word for word the same messages for the parent.
+    assert messages_for(batched, batched.parent_id) == messages_for(alone, alone.parent_id)
+
+
+def test_someone_due_twice_in_one_batch_keeps_only_the_newer_survey_running(
+    world: World,
+) -> None:
+    surveys = Surveys(world.vault)
+    with Session(world.engine) as session:
+        parent = due(world, session, world.parent_id)
+        first, second = surveys.start_due(session, [parent, parent], utcnow())
+        session.commit()
+
+    with Session(world.engine) as session:
+        older, newer = session.get(Conversation, first), session.get(Conversation, second)
+        assert older is not None and older.status == "replaced"
+        assert newer is not None and newer.status == "active"
+
+
+def test_a_batch_replaces_a_survey_left_running_from_before(world: World) -> None:
+    surveys = Surveys(world.vault)
+    with Session(world.engine) as session:
+        old = surveys.start(session, world.participant(session, world.parent_id), utcnow())
+        session.commit()
+
+    with Session(world.engine) as session:
+        [new] = surveys.start_due(session, [due(world, session, world.parent_id)], utcnow())
+        session.commit()
+
+    with Session(world.engine) as session:
+        assert session.get(Conversation, old).status == "replaced"  # type: ignore[union-attr]
+        assert session.get(Conversation, new).status == "active"  # type: ignore[union-attr]
+
+
+def test_a_no_committed_just_before_the_batch_is_heeded(world: World) -> None:
+    # Arrange: the parent says no a moment before the sweep reads agreements.
+    surveys = Surveys(world.vault)
+    with Session(world.engine) as session:
+        agreements.record(session, world.participant(session, world.parent_id),
+                          action="declined", given_by="self", recorded_by="participant",
+                          at=utcnow())
+        session.commit()
+
+    # Act
+    with Session(world.engine) as session:
+        surveys.start_due(session, [due(world, session, world.child_id),
+                                    due(world, session, world.parent_id)], utcnow())
+        session.commit()
+
+    # Assert: the parent is asked for consent, not for ratings; the child gets the survey.
+    with Session(world.engine) as session:
+        purposes = {row.participant_id: row.purpose for row in session.exec(
+            select(OutboxMessage)).all()}
+    assert purposes[world.parent_id] == "consent"
+    assert purposes[world.child_id] == "survey"
+
+
+def test_a_batch_that_fails_part_way_writes_nothing(world: World) -> None:
+    # Arrange: the second item's case does not exist, so the batch raises after the first.
+    surveys = Surveys(world.vault)
+    with Session(world.engine) as session:
+        good = due(world, session, world.parent_id)
+        items = [good, Due(world.child_id, world.case_id, "child", "pigeon", "da", None)]
+
+        # Act
+        with pytest.raises(KeyError):
+            surveys.start_due(session, items, utcnow())
+        session.rollback()
+
+    # Assert: no conversation and no message for anyone.
+    with Session(world.engine) as session:
+        assert not session.exec(select(Conversation)).all()
+        assert not session.exec(select(OutboxMessage)).all()
+
+
+def test_a_greeting_is_queued_before_its_first_question_even_in_the_same_microsecond(
+    world: World,
+) -> None:
+    # Arrange: many people in one batch, so the whole batch is queued within a moment.
+    surveys = Surveys(world.vault)
+    with Session(world.engine) as session:
+        items = [due(world, session, world.parent_id), due(world, session, world.child_id)]
+
+        # Act
+        surveys.start_due(session, items, utcnow())
+        session.commit()
+
+    # Assert: per person, the queue times follow the engine's order strictly (the dispatcher
+    # sends a person's messages by queue time, so a tie could put the question first).
+    with Session(world.engine) as session:
+        for pid in (world.parent_id, world.child_id):
+            rows = session.exec(select(OutboxMessage).where(OutboxMessage.participant_id == pid)
+                                .order_by(col(OutboxMessage.idempotency_key))).all()
+            times = [row.created_at for row in rows]
+            assert len(times) >= 2 and times == sorted(set(times))
