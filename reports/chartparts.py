@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, Formatter
 
+from reports.backdrop import draw_over_backdrop
 from reports.fastagg import CachingCanvasAgg
 from reports.model import CHILD, Rater
 from reports.png import encode_png
@@ -293,13 +294,16 @@ def add_line(ax: Axes, xs: Sequence[float], ys: Sequence[float], **props: Any) -
 
 
 def figure_bytes(fig: Figure, fmt: ImageFormat = "png") -> bytes:
-    """A figure as PNG, SVG or PDF bytes (no timestamps, so equal input gives equal output)."""
+    """A figure as PNG, SVG or PDF bytes (no timestamps, so equal input gives equal output).
+
+    PNG reuses the pixels of the frame (see reports.backdrop) drawn for an earlier figure.
+    """
     buf = io.BytesIO()
     if fmt == "png":
         canvas = fig.canvas
         if not isinstance(canvas, FigureCanvasAgg):  # a Figure made elsewhere: give it Agg
             canvas = CachingCanvasAgg(fig)
-        canvas.draw()  # type: ignore[no-untyped-call]
+        draw_over_backdrop(canvas)
         # Drawn, then encoded without Pillow: see reports.png for why.
         rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]  # type: ignore[no-untyped-call]
         return encode_png(rgb)
