@@ -1,4 +1,4 @@
-"""Building blocks of the graphs: colours and line styles, date ticks, a light legend, figures."""
+"""Building blocks of the graphs: colours and line styles, date ticks, figures."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN, MarkerStyle
-from matplotlib.patches import Rectangle
 from matplotlib.ticker import Formatter
 
 from reports.backdrop import draw_over_backdrop
@@ -206,52 +205,6 @@ def set_date_axis(
         last.text(
             x, 0, label(x), transform=place, ha="center", va="top", fontsize=FONT, color=color
         )
-
-
-def draw_legend(
-    fig: Figure, entries: Sequence[tuple[str, Any]], x0: float = RIGHT + 0.045, top: float = TOP
-) -> None:
-    """A legend right of the axes, drawn as plain lines and texts.
-
-    matplotlib's Legend lays out offset boxes on every draw and costs about a third of the
-    graph; these artists cost a tenth of that. Texts carry gids legend-0.., handles
-    legend-handle-0.. (the SVG test reads them). A handle is a Line2D to copy or "band".
-    """
-    step = 1.55 * FONT / 72 / fig.get_figheight()
-    y = top - step / 2
-    for i, (label, handle) in enumerate(entries):
-        if isinstance(handle, Line2D):
-            fig.add_artist(
-                Line2D(
-                    [x0, x0 + 0.025, x0 + 0.05],
-                    [y] * 3,
-                    transform=fig.transFigure,
-                    color=handle.get_color(),
-                    linestyle=handle.get_linestyle(),
-                    linewidth=handle.get_linewidth(),
-                    marker=handle.get_marker(),
-                    markevery=[1],
-                    markersize=handle.get_markersize(),
-                    markerfacecolor=handle.get_markerfacecolor(),
-                    markeredgecolor=handle.get_markeredgecolor(),
-                    markeredgewidth=handle.get_markeredgewidth(),
-                    gid=f"legend-handle-{i}",
-                )
-            )
-        else:
-            fig.add_artist(
-                Rectangle(
-                    (x0, y - step * 0.3),
-                    0.05,
-                    step * 0.6,
-                    transform=fig.transFigure,
-                    facecolor=BAND,
-                    linewidth=0,
-                    gid=f"legend-handle-{i}",
-                )
-            )
-        fig.text(x0 + 0.065, y, label, fontsize=FONT, va="center", gid=f"legend-{i}")
-        y -= step
 
 
 _recycled = threading.local()
