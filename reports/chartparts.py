@@ -181,7 +181,7 @@ def set_date_axis(
     label = DayFormatter(tz, lang, (hi - lo).days > 400)
     size, width = rcParams["xtick.major.size"], rcParams["xtick.major.width"]
     color = rcParams["xtick.color"]
-    for ax in axes:
+    for i, ax in enumerate(axes):
         ax.set_xlim(num(lo), num(hi))
         ax.xaxis.set_visible(False)
         ax.add_artist(
@@ -196,7 +196,7 @@ def set_date_axis(
                 color=color,
                 markeredgecolor=color,
                 clip_on=False,
-                gid="date-ticks",
+                gid=f"date-ticks-{i}",
             )
         )
     last = axes[-1]
