@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, fontManager, get_font
 
 # Shaping and rasterising one label costs about a millisecond per call with FreeType here, and
 # a progression graph draws some 30 labels that repeat from graph to graph (tick dates, legend
@@ -24,6 +24,8 @@ _Metrics = tuple[float, float, float]
 _lock = threading.Lock()
 _bitmaps: OrderedDict[_Key, _Entry] = OrderedDict()
 _metrics: OrderedDict[_Key, _Metrics] = OrderedDict()
+_Heights = tuple[float, float, float] | tuple[None, None, None]
+_heights: OrderedDict[_Key, _Heights] = OrderedDict()
 
 
 def _font_key(prop: FontProperties) -> tuple[Any, ...]:
@@ -37,6 +39,19 @@ def _font_key(prop: FontProperties) -> tuple[Any, ...]:
         str(prop.get_file()),
         prop.get_math_fontfamily(),
     )
+
+
+def _height_metrics(font: Any, size: float, dpi: float) -> _Heights:
+    # As matplotlib 3.11's Text._get_layout computes them, operation for operation.
+    for table_name, gap, ascent, descent in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = font.get_sfnt_table(table_name)
+        if table is not None:
+            scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * size * dpi / 72
+            return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    return None, None, None  # matplotlib then measures a sample text instead
 
 
 def _remember(cache: OrderedDict[_Key, Any], key: _Key, value: Any) -> None:
@@ -60,6 +75,20 @@ class CachingRendererAgg(RendererAgg):
         if found is None:
             found = super().get_text_width_height_descent(s, prop, ismath)  # type: ignore[no-untyped-call]
             _remember(_metrics, key, found)
+        return found
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> _Heights:
+        """Ascent, descent and line gap of the font, cached (the hook Text._get_layout calls).
+
+        matplotlib 3.11 otherwise finds the font and reads two of its tables for every text
+        laid out; the values are computed as it does, from OS/2 or else hhea.
+        """
+        key = (_font_key(prop), self.dpi)
+        found = _heights.get(key)
+        if found is None:
+            font = get_font(fontManager._find_fonts_by_props(prop))
+            found = _height_metrics(font, prop.get_size_in_points(), self.dpi)
+            _remember(_heights, key, found)
         return found
 
     def draw_text(

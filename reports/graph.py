@@ -25,7 +25,6 @@ from reports.chartparts import (
     ImageFormat,
     Style,
     add_line,
-    draw_legend,
     figure_bytes,
     local_midnight,
     new_figure,
@@ -36,6 +35,7 @@ from reports.chartparts import (
     set_date_axis,
 )
 from reports.i18n import Texts, rater_labels, texts
+from reports.legend import draw_legend
 from reports.model import CHILD, Alert, CaseData, Rating
 from reports.rules import DEFAULT_RULES, ScoringRules
 from reports.scoring import band_on, case_ratings, series

@@ -28,8 +28,15 @@ def encode_png(pixels: np.ndarray[Any, Any], level: int = 3) -> bytes:
     else:
         raise ValueError(f"need an (h, w, 3) or (h, w) array, got shape {pixels.shape}")
     height, width = pixels.shape[:2]
-    rows = np.zeros((height, width * channels + 1), np.uint8)  # byte 0 of a row: filter none
-    rows[:, 1:] = pixels.reshape(height, width * channels)
+    rows = np.empty((height, width * channels + 1), np.uint8)
+    rows[:, 0] = 0  # byte 0 of a row: filter none
+    if channels == 1:
+        rows[:, 1:] = pixels
+    else:
+        # A plane at a time: numpy copies (h, w, 3) from a strided view (such as RGB out of
+        # RGBA) in three-byte pieces, several times slower than three strided copies.
+        for c in range(3):
+            rows[:, 1 + c :: 3] = pixels[:, :, c]
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return (
         _SIGNATURE

@@ -8,7 +8,9 @@ import threading
 import xml.etree.ElementTree as ET
 from datetime import date
 
+import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -163,6 +165,31 @@ def test_reliable_change_band_surrounds_the_childs_first_rating() -> None:
 def test_partial_surveys_do_not_break_the_graph() -> None:
     answers = survey(CHILD_ID, week(0), scores=[5, None, None, None]) + outcomes(CHILD_ID, [20])
     assert render_progress(make_case(answers)).startswith(PNG)
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_png_from_the_reused_frame_and_legend_is_the_full_drawing(lang: str) -> None:
+    # Other graphs first (the same in the other language, then other cases), so this one is
+    # drawn over the frames and legends they left behind.
+    case = sample_case(sessions=20, roles=("child", "parent", "parent", "teacher"))
+    render_progress(case, lang="en" if lang == "da" else "da")
+    others = [sample_case(sessions=n, roles=("child", "teacher"), seed=n) for n in (0, 60)]
+    for other in others:
+        render_progress(other, lang=lang)
+    reused = render_progress(case, lang=lang)
+    full: list[np.ndarray] = []
+
+    def draw_all() -> None:  # in a new thread, which has nothing cached yet
+        canvas = progress_figure(case, lang=lang).canvas
+        assert isinstance(canvas, FigureCanvasAgg)
+        canvas.draw()  # type: ignore[no-untyped-call]
+        full.append(np.asarray(canvas.buffer_rgba())[:, :, :3].copy())  # type: ignore[no-untyped-call]
+
+    thread = threading.Thread(target=draw_all)
+    thread.start()
+    thread.join()
+    assert np.array_equal(np.asarray(_image(reused)), full[0])
+    assert render_progress(others[0], lang=lang) != reused
 
 
 def test_rendering_in_threads_gives_the_same_bytes_as_in_sequence() -> None:
