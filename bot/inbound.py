@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +35,6 @@ from storage.models import (
     utcnow,
 )
 from storage.repo import cases, invites, outbox
-from storage.repo.inbox import open_payload
 from storage.repo.throttle import hit
 from storage.vault import Vault
 
@@ -42,6 +42,7 @@ log = structlog.get_logger("stemme.inbound")
 _INBOX = table_of(InboxMessage)
 _TAKE = (update(_INBOX).where(_INBOX.c.id == bindparam("row_id"), _INBOX.c.status == "new")
          .values(status="done", processed_at=bindparam("at"), payload=None))
+_READ = select(_INBOX.c.status, _INBOX.c.payload).where(_INBOX.c.id == bindparam("row_id"))
 MAX_ATTEMPTS = 5
 WRONG_TOKENS_PER_DAY = 5
 
@@ -75,10 +76,12 @@ class InboundRouter:
         now = self.clock()
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                row = session.get(InboxMessage, inbox_id)
-                if row is None or row.status != "new":
+                row = session.connection().execute(_READ, {"row_id": inbox_id}).first()
+                if row is None or row.status != "new" or row.payload is None:
                     return None
-                inbound = inbound_from_dict(open_payload(session, self.vault, row))
+                inbound = inbound_from_dict(json.loads(self.vault.open_value(
+                    session, table=_INBOX.name, column="payload", row_id=inbox_id,
+                    blob=row.payload)))
                 # The claim: only one processor flips the row, and in the same statement the
                 # payload goes (the answers are sealed elsewhere; keep no second copy).
                 taken = session.connection().execute(

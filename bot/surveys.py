@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.channels.base import ChannelInfo
@@ -55,6 +55,13 @@ from storage.repo import outbox
 from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
 from storage.repo.cases import CaseView, goal_texts, view_case
 from storage.vault import Vault
+
+# Built once: every inbound message asks for its sender's running survey. PostgreSQL locks
+# it for the transaction, so two processes never advance one survey at once.
+_RUNNING = (select(Conversation).where(Conversation.participant_id == bindparam("pid"),
+                                       Conversation.status == "active")
+            .order_by(col(Conversation.started_at).desc()))
+_ACTIVE = {False: _RUNNING, True: _RUNNING.with_for_update()}
 
 CHANNEL_INFO: dict[str, ChannelInfo] = {
     "telegram": TELEGRAM_INFO, "sms": SMS_INFO, "webchat": WEBCHAT_INFO}
@@ -156,11 +163,8 @@ class Surveys:
     # -- input -----------------------------------------------------------------------------
     def active(self, session: Session, participant_id: str) -> Conversation | None:
         """The participant's running survey, locked for this transaction on PostgreSQL."""
-        query = select(Conversation).where(Conversation.participant_id == participant_id,
-                                           Conversation.status == "active")
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        return session.exec(query.order_by(col(Conversation.started_at).desc())).first()
+        query = _ACTIVE[session.get_bind().dialect.name == "postgresql"]
+        return session.exec(query, params={"pid": participant_id}).first()
 
     def handle(self, session: Session, person: Participant, event: Input, now: datetime,
                *, key: str) -> Outcome:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
-from storage.models import Consent, Participant
+from storage.models import Consent, Participant, table_of
 
 ACTIONS = ("given", "declined", "withdrawn", "resumed")
 DEFAULT_SCOPE = "ratings,reminders"
@@ -71,15 +73,26 @@ def state(session: Session, participant_id: str, channel: str) -> AgreementState
 NOTHING_AGREED = AgreementState(False, False, False)
 
 
+_CONSENTS = table_of(Consent)
+_HISTORY = (sa_select(_CONSENTS.c.participant_id, _CONSENTS.c.action, _CONSENTS.c.given_by,
+                      _CONSENTS.c.age_at_time)
+            .where(_CONSENTS.c.participant_id.in_(bindparam("ids", expanding=True)))
+            .order_by(_CONSENTS.c.created_at, _CONSENTS.c.id))
+_HISTORY_ON = _HISTORY.where(_CONSENTS.c.channel == bindparam("channel"))
+
+
 def states(session: Session, participant_ids: list[str],
            channel: str | None = None) -> dict[str, AgreementState]:
     """The current state of many participants on one channel (or all channels), one query."""
-    # Plain columns, not ORM objects: a sweep batch reads the history of hundreds at once.
-    query = select(Consent.participant_id, Consent.action, Consent.given_by,
-                   Consent.age_at_time).where(col(Consent.participant_id).in_(participant_ids))
-    if channel is not None:
-        query = query.where(Consent.channel == channel)
-    rows = session.exec(query.order_by(col(Consent.created_at), col(Consent.id))).all()
+    # Plain columns from a statement built once: a sweep batch reads the history of hundreds
+    # at once, and every inbound message asks for one person's. Core does not flush the
+    # session, so an agreement recorded a moment ago in this transaction is flushed first.
+    session.flush()
+    if channel is None:
+        rows = session.connection().execute(_HISTORY, {"ids": participant_ids})
+    else:
+        rows = session.connection().execute(_HISTORY_ON, {"ids": participant_ids,
+                                                          "channel": channel})
     history: dict[str, list[tuple[str, str, int | None]]] = {}
     for participant_id, action, given_by, age_at_time in rows:
         history.setdefault(participant_id, []).append((action, given_by, age_at_time))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.blind_index import BlindIndex, normalise_phone
@@ -164,22 +165,23 @@ def get_participant(session: Session, participant_id: str) -> Participant:
     return person
 
 
+# Built once: every inbound message looks its sender up.
+_BY_PHONE = (select(Participant).where(Participant.phone_index == bindparam("blind"))
+             .order_by(col(Participant.created_at).desc()))
+_BY_CHAT = (select(Participant).where(Participant.chat_index == bindparam("blind"))
+            .order_by(col(Participant.created_at).desc()))
+
+
 def participants_by_phone(session: Session, index: BlindIndex, phone: str) -> list[Participant]:
     """Everyone reached on this number (a parent may be in several cases), newest first."""
-    return list(session.exec(
-        select(Participant).where(Participant.phone_index == index.phone(phone))
-        .order_by(col(Participant.created_at).desc())
-    ).all())
+    return list(session.exec(_BY_PHONE, params={"blind": index.phone(phone)}).all())
 
 
 def participants_by_chat(
     session: Session, index: BlindIndex, chat_id: int | str
 ) -> list[Participant]:
     """Everyone linked to this Telegram chat, newest first."""
-    return list(session.exec(
-        select(Participant).where(Participant.chat_index == index.chat(chat_id))
-        .order_by(col(Participant.created_at).desc())
-    ).all())
+    return list(session.exec(_BY_CHAT, params={"blind": index.chat(chat_id)}).all())
 
 
 def set_goals(session: Session, vault: Vault, case: Case, texts: list[str]) -> list[Goal]:
