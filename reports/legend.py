@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from matplotlib import rcParams
 from matplotlib.artist import Artist
 from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import RendererAgg
@@ -26,11 +27,25 @@ _PAD = 3  # pixels around the artists' boxes: antialiasing reaches a pixel past 
 _local = threading.local()
 
 
+def _linestyle(line: Line2D) -> Any:
+    """The line's style as set: a name, or (offset, on-off sequence) for a dash pattern."""
+    style = line.get_linestyle()
+    if style != "--":
+        return style
+    # get_linestyle() says "--" for every dash pattern, and the lines tell each other apart in
+    # black and white by theirs. The pattern as set is kept only in this private attribute,
+    # which Line2D.update_from (so matplotlib's own legend) copies too; were it ever renamed,
+    # graphs still draw, with plain dashes, and test_legend_shows_the_dash_pattern_... fails.
+    offset, dashes = getattr(line, "_unscaled_dash_pattern", (0, None))
+    return style if dashes is None else (offset, tuple(dashes))
+
+
 def _handle_look(handle: Line2D) -> tuple[tuple[str, Any], ...]:
-    # What the legend copies from the line it names; also the handle's part of the cache key.
+    # What the legend copies from the line it names; also the handle's part of the cache key,
+    # so a legend's pixels are reused only for lines of the same dash pattern too.
     return (
         ("color", handle.get_color()),
-        ("linestyle", handle.get_linestyle()),
+        ("linestyle", _linestyle(handle)),
         ("linewidth", handle.get_linewidth()),
         ("marker", handle.get_marker()),
         ("markersize", handle.get_markersize()),
@@ -38,6 +53,23 @@ def _handle_look(handle: Line2D) -> tuple[tuple[str, Any], ...]:
         ("markeredgecolor", handle.get_markeredgecolor()),
         ("markeredgewidth", handle.get_markeredgewidth()),
     )
+
+
+def _cycle_at_marker(linestyle: Any, half: float, linewidth: float) -> Any:
+    """A dash pattern shifted to begin a cycle in the middle of a handle `half` pt long.
+
+    The marker in a handle's middle hides what falls there: begun at the handle's end,
+    parent 2's dash-dot put its dot under the triangle and read as plain dashes. Begun at
+    the marker, a cycle's end shows on the left and its start on the right, dot included.
+    """
+    if not isinstance(linestyle, tuple):
+        return linestyle
+    _, dashes = linestyle
+    scale = linewidth if rcParams["lines.scale_dashes"] else 1.0
+    if scale <= 0 or sum(dashes) <= 0:
+        return linestyle
+    # matplotlib scales the offset with the width as it does the dashes: in unscaled points.
+    return ((-half / scale) % sum(dashes), dashes)
 
 
 class ColumnLegend(Artist):
@@ -66,15 +98,18 @@ class ColumnLegend(Artist):
         y = self._top - step / 2
         handles: list[Artist] = []
         texts: list[Artist] = []
+        half = 0.025 * fig.get_figwidth() * 72  # points from a handle's end to its marker
         for i, (label, look) in enumerate(self._rows):
             if look is not None:
+                props = dict(look)
+                props["linestyle"] = _cycle_at_marker(props["linestyle"], half, props["linewidth"])
                 handle: Artist = Line2D(
                     [x0, x0 + 0.025, x0 + 0.05],
                     [y] * 3,
                     transform=fig.transFigure,
                     markevery=[1],
                     gid=f"legend-handle-{i}",
-                    **dict(look),
+                    **props,
                 )
             else:
                 handle = Rectangle(

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from PIL import Image
 
-from reports.chartparts import date_ticks, figure_bytes, num
+from reports.chartparts import date_ticks, figure_bytes, new_figure, num
 from reports.graph import DPI, SIZE, progress_figure, render_progress
+from reports.legend import draw_legend
 from reports.model import CaseData
 from reports.rules import ScoringRules
 from reports.sample import sample_case
@@ -154,6 +156,51 @@ def test_legend_names_each_line_without_names_of_people() -> None:
 def test_legend_is_english_on_request() -> None:
     fig = progress_figure(make_case(outcomes(CHILD_ID, [20])), lang="en")
     assert _legend(fig)[:3] == ["Clinical cutoff (32)", "Reliable change ±6", "Child"]
+
+
+def _dashes(root: ET.Element, gid: str) -> str | None:
+    # The stroke-dasharray of the first path in <g id=gid>: the line itself, not its markers.
+    group = root.find(f".//svg:g[@id='{gid}']", SVG_NS)
+    assert group is not None, f"no <g id={gid!r}> in the SVG"
+    path = group.find("svg:path", SVG_NS)
+    assert path is not None
+    pairs = (p.split(":", 1) for p in path.attrib.get("style", "").split(";") if ":" in p)
+    return {k.strip(): v.strip() for k, v in pairs}.get("stroke-dasharray")
+
+
+def test_legend_shows_the_dash_pattern_of_each_line() -> None:
+    # In black and white the dash pattern tells the lines apart, so the legend must show it.
+    case = sample_case(sessions=6, roles=("child", "parent", "parent", "teacher"), goals=2)
+    child, parent1, parent2, teacher = (r.participant_id for r in case.raters)
+    line_of = {
+        "Clinical cutoff (32)": "cutoff",
+        "Child": f"rater-{child}",
+        "Parent 1": f"rater-{parent1}",
+        "Parent 2": f"rater-{parent2}",
+        "Teacher": f"rater-{teacher}",
+        "Goal 1 (0–10, right)": "goal-1",
+        "Goal 2 (0–10, right)": "goal-2",
+        "Session limit (36)": "session-cutoff",
+    }
+    fig = progress_figure(case, lang="en")
+
+    rows, root = _legend(fig), _svg(fig)
+
+    in_legend = {label: _dashes(root, f"legend-handle-{rows.index(label)}") for label in line_of}
+    assert in_legend == {label: _dashes(root, gid) for label, gid in line_of.items()}
+
+
+def test_png_legend_is_not_reused_for_lines_that_differ_only_in_dashes() -> None:
+    # PNG legends are copied from pixels cached under the rows' looks: the dashes are one.
+    def legend_png(linestyle: tuple[float, tuple[float, ...]]) -> np.ndarray:
+        fig, _, _ = new_figure(SIZE, DPI)
+        draw_legend(fig, [("line", Line2D([], [], color="black", linestyle=linestyle))])
+        return np.asarray(_image(figure_bytes(fig)))
+
+    long_dashes = legend_png((0, (6, 2)))
+    dots = legend_png((0, (1, 1)))
+
+    assert not np.array_equal(long_dashes, dots)
 
 
 def test_reliable_change_band_surrounds_the_childs_first_rating() -> None:
