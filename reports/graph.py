@@ -89,6 +89,7 @@ def _plot_raters(
     order: Sequence[str],
     styles: dict[str, Style],
     labels: dict[str, str],
+    gid: str = "rater",
 ) -> list[Entry]:
     entries: list[Entry] = []
     for pid in order:
@@ -101,7 +102,7 @@ def _plot_raters(
             nums([r.answered_at for r in rs]),
             _totals(rs),
             zorder=4 if st is CHILD_STYLE else 3,
-            gid=f"rater-{pid}",
+            gid=f"{gid}-{pid}",  # SVG ids must be unique: one prefix per panel
             **st.kwargs(),
         )
         entries.append((labels.get(pid, pid), line))
@@ -264,7 +265,8 @@ def draw_progress(
     entries += _plot_goals(ax, ratings, case, t)
 
     shown = {label for label, _ in entries}
-    entries += [e for e in _plot_raters(axs, sessions, order, styles, labels) if e[0] not in shown]
+    session_entries = _plot_raters(axs, sessions, order, styles, labels, gid="session-rater")
+    entries += [e for e in session_entries if e[0] not in shown]
     line36 = add_line(
         axs,
         [num(lo), num(hi)],

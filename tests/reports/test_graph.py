@@ -111,6 +111,14 @@ def _expected_y(fig: Figure, x: float, y: float) -> float:
     return float(fig.get_figheight() * 72 - y_px * 72 / fig.dpi)
 
 
+def test_every_id_in_the_svg_is_unique() -> None:
+    # A rater has a line in both panels; a duplicate id makes the SVG invalid and a script
+    # or stylesheet that picks a rater's line by id would find the wrong one.
+    svg = render_progress(sample_case(sessions=8, roles=("child", "parent", "teacher")), "svg")
+    ids = re.findall(rb'\sid="([^"]+)"', svg)
+    assert ids and len(ids) == len(set(ids))
+
+
 def test_cutoff_line_sits_at_the_childs_cutoff_on_the_axis() -> None:
     fig = progress_figure(make_case(outcomes(CHILD_ID, [20, 22, 27])))
     points = _path_points(_svg(fig), "cutoff")
