@@ -120,14 +120,20 @@ def test_after_three_days_down_each_missed_prompt_is_sent_once_and_old_ones_mark
     assert sorted(p.status for p in prompts(w.engine)) == ["missed"] * 2 + ["sent"] * 4
 
 
-def test_a_withdrawn_participant_s_prompt_is_cancelled_not_started(w: World) -> None:
+def one_session_on_the_20th(w: World, **parent_fields: str) -> None:
+    """A session at 10:00 on 20 November, planned; the parent's row changed as given."""
     with Session(w.engine) as session:
         add_meetings(session, case_id=w.case_id, starts=[local(2026, 11, 20, 10)])
         plan_sessions(session, local(2026, 11, 20, 9), PlanConfig())
         parent = session.get(Participant, w.parent_id)
-        parent.status = "withdrawn"
+        for name, value in parent_fields.items():
+            setattr(parent, name, value)
         session.add(parent)
         session.commit()
+
+
+def test_a_withdrawn_participant_s_prompt_is_cancelled_not_started(w: World) -> None:
+    one_session_on_the_20th(w, status="withdrawn")
     result = sweep_due(w.engine, local(2026, 11, 20, 12), SweepConfig(), Starter(), "w1")
     assert (result.started, result.cancelled) == (1, 1)
 
@@ -135,13 +141,7 @@ def test_a_withdrawn_participant_s_prompt_is_cancelled_not_started(w: World) -> 
 def test_a_window_the_quiet_hours_now_shut_out_does_not_stop_the_sweep(w: World) -> None:
     # Arrange: the parent's window (mornings 06-07) was saved under other quiet hours; with
     # 20:00-08:00 no minute of it is allowed any more.
-    with Session(w.engine) as session:
-        add_meetings(session, case_id=w.case_id, starts=[local(2026, 11, 20, 10)])
-        plan_sessions(session, local(2026, 11, 20, 9), PlanConfig())
-        parent = session.get(Participant, w.parent_id)
-        parent.contact_window = "mon-sun 06:00-07:00"
-        session.add(parent)
-        session.commit()
+    one_session_on_the_20th(w, contact_window="mon-sun 06:00-07:00")
 
     # Act: the sweep runs at noon.
     result = sweep_due(w.engine, local(2026, 11, 20, 12), SweepConfig(quiet=QUIET), Starter(),
