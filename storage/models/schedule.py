@@ -37,7 +37,8 @@ class DuePrompt(SQLModel, table=True):
 
     id: str = id_field()
     case_id: str = fk("cases.id")
-    participant_id: str = fk("participants.id")
+    # Indexed by uq_due_prompt_dedupe (participant first): no second index to keep up.
+    participant_id: str = fk("participants.id", index=False)
     kind: str = Field(max_length=20)  # session | followup | adhoc | reminder
     session_id: str | None = Field(default=None, foreign_key="sessions.id", max_length=32)
     # What the prompt is for ("session:<id>", "followup:<date>", "adhoc:<id>"): planning the

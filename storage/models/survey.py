@@ -19,11 +19,14 @@ class Conversation(SQLModel, table=True):
 
     id: str = id_field()
     case_id: str = fk("cases.id")
-    participant_id: str = fk("participants.id")
+    # Indexed by ix_conversations_participant_status (participant first); a second index
+    # would only cost every insert. Likewise no index on status alone: every query on it
+    # also names the person or a due time, and those indexes are the selective ones.
+    participant_id: str = fk("participants.id", index=False)
     prompt_id: str | None = Field(default=None, foreign_key="due_prompts.id", max_length=32)
     state: bytes | None = sealed()
     # active | completed | expired | stopped
-    status: str = Field(default="active", max_length=20, index=True)
+    status: str = Field(default="active", max_length=20)
     version: int = 0  # optimistic lock: two processes never both advance one conversation
     started_at: datetime = ts(now=True)
     updated_at: datetime = ts(now=True)

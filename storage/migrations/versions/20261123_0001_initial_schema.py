@@ -278,7 +278,6 @@ def upgrade() -> None:
     with op.batch_alter_table('due_prompts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_due_prompts_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_due_prompts_conversation_id'), ['conversation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_due_prompts_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index('ix_due_prompts_status_due', ['status', 'due_at'], unique=False)
 
     op.create_table('invites',
@@ -343,10 +342,8 @@ def upgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversations_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index('ix_conversations_participant_status', ['participant_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_remind_at'), ['remind_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_conversations_status'), ['status'], unique=False)
 
     op.create_table('answers',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -432,10 +429,8 @@ def downgrade() -> None:
 
     op.drop_table('answers')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_conversations_status'))
         batch_op.drop_index(batch_op.f('ix_conversations_remind_at'))
         batch_op.drop_index('ix_conversations_participant_status')
-        batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
         batch_op.drop_index(batch_op.f('ix_conversations_expires_at'))
         batch_op.drop_index(batch_op.f('ix_conversations_case_id'))
 
@@ -453,7 +448,6 @@ def downgrade() -> None:
     op.drop_table('invites')
     with op.batch_alter_table('due_prompts', schema=None) as batch_op:
         batch_op.drop_index('ix_due_prompts_status_due')
-        batch_op.drop_index(batch_op.f('ix_due_prompts_participant_id'))
         batch_op.drop_index(batch_op.f('ix_due_prompts_conversation_id'))
         batch_op.drop_index(batch_op.f('ix_due_prompts_case_id'))
 
