@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, update
@@ -28,7 +28,7 @@ from bot.flows import (
 from bot.wire import message_to_dict
 from consent import agreements
 from scheduler.sweep import Due
-from storage.models import Case, Conversation, new_id, table_of
+from storage.models import Case, Conversation, new_id, table_of, utcnow
 from storage.repo import outbox
 from storage.repo.cases import CaseView
 
@@ -41,6 +41,7 @@ _CLOSE_ACTIVE = (update(_CONVERSATIONS)
                  .where(_CONVERSATIONS.c.participant_id == bindparam("pid"),
                         _CONVERSATIONS.c.status == "active")
                  .values(status="replaced", updated_at=bindparam("now")))
+_TICK = timedelta(microseconds=1)
 # What a first step may say besides its messages; anything else would need a full `_apply`.
 _BOOKKEEPING = (InputRejected, SurveyStarted)
 
@@ -102,11 +103,14 @@ class _Batch:
         self.conversations: list[dict[str, Any]] = []
         self.latest: dict[str, dict[str, Any]] = {}  # person -> their newest conversation here
         self.closes: list[dict[str, Any]] = []
-        self.messages: list[dict[str, Any]] = []
+        # person -> the messages of their newest conversation here, in the engine's order
+        self.messages: dict[str, list[dict[str, Any]]] = {}
         # The same objects on every row, so the columns convert them once.
         self.remind_at = now + surveys.config.remind_after
         self.expires_at = now + surveys.config.expire_after
-        self.queued_at: list[datetime] = []  # one per message index, increasing
+        # Queue times run on through the batch, a microsecond apart: the dispatcher sends by
+        # queue time, so each greeting and its first question stay next to each other.
+        self.clock = utcnow()
 
     def start(self, item: Due) -> str | None:
         """Queue one survey start; its conversation id, or None when its case is not open."""
@@ -115,8 +119,8 @@ class _Batch:
             return None
         person_id, now, vault = item.participant_id, self.now, self.surveys.vault
         earlier = self.latest.get(person_id)
-        if earlier is not None:  # due twice in one batch: the newer survey replaces the older
-            if earlier["status"] == "active":
+        if earlier is not None:  # due twice in one batch: the newer survey replaces the older,
+            if earlier["status"] == "active":  # whose messages are never queued
                 earlier["status"] = "replaced"
         elif person_id in self.running:
             self.closes.append({"pid": person_id, "now": now})
@@ -134,16 +138,15 @@ class _Batch:
                                       case_id=case.id, value=first.state_json)}
         self.conversations.append(values)
         self.latest[person_id] = values
-        if len(self.queued_at) < len(first.messages):
-            self.queued_at = outbox.queue_times(len(first.messages))
-        for (index, purpose, payload), queued_at in zip(first.messages, self.queued_at,
-                                                        strict=False):
-            # Keyed as a reply to version 0 of the conversation: a retried start cannot
-            # queue its greeting twice.
-            self.messages.append(outbox.sealed_row(
+        messages = self.messages[person_id] = []
+        for index, purpose, payload in first.messages:
+            # Keyed as the engine's step from version 0 of this conversation, as `_apply` keys
+            # every later step's messages.
+            self.clock += _TICK
+            messages.append(outbox.sealed_row(
                 self.session, vault, participant_id=person_id, case_id=case.id,
                 channel=item.channel, payload=payload, purpose=purpose,
-                key=f"{conversation_id}:0:{index}", queued_at=queued_at))
+                key=f"{conversation_id}:0:{index}", queued_at=self.clock))
         return conversation_id
 
     def _first(self, item: Due, case: Case, ask: bool) -> _First:
@@ -186,4 +189,5 @@ class _Batch:
             connection.execute(_CLOSE_ACTIVE, self.closes)
         if self.conversations:
             connection.execute(_INSERT, self.conversations)
-        outbox.enqueue_many(self.session, self.messages)
+        outbox.enqueue_many(self.session, [row for rows in self.messages.values()
+                                           for row in rows])

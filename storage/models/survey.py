@@ -15,13 +15,17 @@ class Conversation(SQLModel, table=True):
 
     __tablename__ = "conversations"
     # "This person's running survey" is asked on every message and every survey start.
-    __table_args__ = (Index("ix_conversations_participant_status", "participant_id", "status"),)
+    # The sweep asks for active surveys past their reminder or expiry time: status first, so
+    # finished conversations (the most, over the years) are never walked.
+    __table_args__ = (Index("ix_conversations_participant_status", "participant_id", "status"),
+                      Index("ix_conversations_status_remind", "status", "remind_at"),
+                      Index("ix_conversations_status_expires", "status", "expires_at"))
 
     id: str = id_field()
     case_id: str = fk("cases.id")
     # Indexed by ix_conversations_participant_status (participant first); a second index
-    # would only cost every insert. Likewise no index on status alone: every query on it
-    # also names the person or a due time, and those indexes are the selective ones.
+    # would only cost every insert. Status, remind_at and expires_at are likewise indexed
+    # only in the composites above: every query on them names the person or the status.
     participant_id: str = fk("participants.id", index=False)
     prompt_id: str | None = Field(default=None, foreign_key="due_prompts.id", max_length=32)
     state: bytes | None = sealed()
@@ -30,8 +34,8 @@ class Conversation(SQLModel, table=True):
     version: int = 0  # optimistic lock: two processes never both advance one conversation
     started_at: datetime = ts(now=True)
     updated_at: datetime = ts(now=True)
-    expires_at: datetime | None = ts(nullable=True, index=True)
-    remind_at: datetime | None = ts(nullable=True, index=True)  # cleared once reminded
+    expires_at: datetime | None = ts(nullable=True)
+    remind_at: datetime | None = ts(nullable=True)  # cleared once reminded
 
     def key_owner(self) -> tuple[str, str]:
         """Whose data key seals this row's fields."""

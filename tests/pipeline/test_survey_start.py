@@ -86,10 +86,14 @@ def test_someone_due_twice_in_one_batch_keeps_only_the_newer_survey_running(
         first, second = surveys.start_due(session, [parent, parent], utcnow())
         session.commit()
 
+    # Assert: the older survey is replaced and says nothing; the parent hears one greeting.
     with Session(world.engine) as session:
         older, newer = session.get(Conversation, first), session.get(Conversation, second)
         assert older is not None and older.status == "replaced"
         assert newer is not None and newer.status == "active"
+        keys = session.exec(select(OutboxMessage.idempotency_key).where(
+            OutboxMessage.participant_id == world.parent_id)).all()
+    assert keys and all(key.startswith(f"{second}:") for key in keys)
 
 
 def test_a_batch_replaces_a_survey_left_running_from_before(world: World) -> None:
@@ -123,15 +127,37 @@ def test_a_no_committed_just_before_the_batch_is_heeded(world: World) -> None:
         session.commit()
 
     # Assert: the parent is asked for consent, not for ratings; the child gets the survey.
+    assert purposes_of(world) == {world.parent_id: {"consent"}, world.child_id: {"survey"}}
+
+
+def test_a_no_recorded_earlier_in_the_same_transaction_is_heeded(world: World) -> None:
+    # Arrange: the "no" is recorded in the batch's own transaction, not yet committed.
+    surveys = Surveys(world.vault)
     with Session(world.engine) as session:
-        purposes = {row.participant_id: row.purpose for row in session.exec(
-            select(OutboxMessage)).all()}
-    assert purposes[world.parent_id] == "consent"
-    assert purposes[world.child_id] == "survey"
+        agreements.record(session, world.participant(session, world.parent_id),
+                          action="declined", given_by="self", recorded_by="participant",
+                          at=utcnow())
+
+        # Act
+        surveys.start_due(session, [due(world, session, world.parent_id)], utcnow())
+        session.commit()
+
+    # Assert
+    assert purposes_of(world) == {world.parent_id: {"consent"}}
+
+
+def purposes_of(world: World) -> dict[str, set[str]]:
+    """Every queued message's purpose, per person."""
+    found: dict[str, set[str]] = {}
+    with Session(world.engine) as session:
+        for row in session.exec(select(OutboxMessage)).all():
+            found.setdefault(str(row.participant_id), set()).add(row.purpose)
+    return found
 
 
 def test_a_batch_that_fails_part_way_writes_nothing(world: World) -> None:
-    # Arrange: the second item's case does not exist, so the batch raises after the first.
+    # Arrange: the second item names a channel nobody has, so the batch raises after the
+    # first person's survey was already prepared.
     surveys = Surveys(world.vault)
     with Session(world.engine) as session:
         good = due(world, session, world.parent_id)
@@ -168,3 +194,24 @@ def test_a_greeting_is_queued_before_its_first_question_even_in_the_same_microse
                                 .order_by(col(OutboxMessage.idempotency_key))).all()
             times = [row.created_at for row in rows]
             assert len(times) >= 2 and times == sorted(set(times))
+
+
+def test_each_person_s_messages_are_queued_together_not_all_greetings_first(
+    world: World,
+) -> None:
+    # Arrange: the dispatcher takes a handful of rows at a time in queue order; if every
+    # greeting came before every question, a big batch would keep questions waiting minutes.
+    surveys = Surveys(world.vault)
+    with Session(world.engine) as session:
+        items = [due(world, session, world.parent_id), due(world, session, world.child_id)]
+
+        # Act
+        surveys.start_due(session, items, utcnow())
+        session.commit()
+
+    # Assert: in queue order, the parent's messages, then the child's, without interleaving.
+    with Session(world.engine) as session:
+        order = session.exec(select(OutboxMessage.participant_id).order_by(
+            col(OutboxMessage.not_before), col(OutboxMessage.created_at))).all()
+    runs = [pid for n, pid in enumerate(order) if n == 0 or order[n - 1] != pid]
+    assert runs == [world.parent_id, world.child_id] and len(order) >= 4

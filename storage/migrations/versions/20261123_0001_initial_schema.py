@@ -341,9 +341,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversations_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_conversations_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index('ix_conversations_participant_status', ['participant_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_conversations_remind_at'), ['remind_at'], unique=False)
+        batch_op.create_index('ix_conversations_status_expires', ['status', 'expires_at'], unique=False)
+        batch_op.create_index('ix_conversations_status_remind', ['status', 'remind_at'], unique=False)
 
     op.create_table('answers',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -429,9 +429,9 @@ def downgrade() -> None:
 
     op.drop_table('answers')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_conversations_remind_at'))
+        batch_op.drop_index('ix_conversations_status_remind')
+        batch_op.drop_index('ix_conversations_status_expires')
         batch_op.drop_index('ix_conversations_participant_status')
-        batch_op.drop_index(batch_op.f('ix_conversations_expires_at'))
         batch_op.drop_index(batch_op.f('ix_conversations_case_id'))
 
     op.drop_table('conversations')
