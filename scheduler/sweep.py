@@ -131,17 +131,20 @@ _CLAIMED = (sa_select(_PROMPTS.c.id, _PROMPTS.c.kind, _PROMPTS.c.due_at, _PEOPLE
             .join(_CASES, _CASES.c.id == _PROMPTS.c.case_id))
 
 
-def _next_allowed(now: datetime, cfg: SweepConfig, window_text: str | None) -> datetime:
+def _next_allowed(now: datetime, cfg: SweepConfig, window_text: str | None) -> datetime | None:
+    """The first allowed minute, or None when the person's window can never be honoured."""
     window = _window(window_text)
     try:
         return next_allowed(now, cfg.zone, cfg.quiet, window)
     except BadWindow:
         # The quiet hours were changed after the window was saved and now shut it out
-        # entirely. Raising would stop the sweep for everyone, at every interval; the quiet
-        # hours win and the person is asked within them, as if they had no window.
-        log.warning("contact window never allowed under the quiet hours; ignored",
+        # entirely. Raising would stop the sweep for everyone, at every interval; asking
+        # outside the person's own window could reach them when they said not to (a window
+        # may keep a parent safe). So the prompt is marked missed, which the caseworker sees
+        # as a missing rating, and an operator sees this warning.
+        log.warning("contact window never allowed under the quiet hours; prompt missed",
                     window=window_text, quiet=str(cfg.quiet))
-        return next_allowed(now, cfg.zone, cfg.quiet, None)
+        return None
 
 
 def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurveys,
@@ -165,7 +168,7 @@ def _start_all(session: Session, rows: Sequence[Sequence[Any]], now: datetime, c
     """Decide each claimed prompt's fate, start the surveys due now; the prompts' new values."""
     updates: list[dict[str, Any]] = []
     to_start: list[Due] = []
-    allowed_by_window: dict[str | None, datetime] = {}
+    allowed_by_window: dict[str | None, datetime | None] = {}
     for (prompt_id, kind, due_at, person_id, case_id, role, channel, language, born,
          person_status, window, case_status) in rows:
         if person_status != "active" or case_status != "open":
@@ -175,7 +178,10 @@ def _start_all(session: Session, rows: Sequence[Sequence[Any]], now: datetime, c
         if window not in allowed_by_window:  # most people share "no window of their own"
             allowed_by_window[window] = _next_allowed(now, cfg, window)
         allowed = allowed_by_window[window]
-        if allowed > now:
+        if allowed is None:
+            updates.append({"pid": prompt_id, "status": "missed", "due": due_at, "cid": None})
+            result.missed += 1
+        elif allowed > now:
             updates.append({"pid": prompt_id, "status": "pending", "due": allowed, "cid": None})
             result.deferred += 1
         else:

@@ -138,17 +138,23 @@ def test_a_withdrawn_participant_s_prompt_is_cancelled_not_started(w: World) -> 
     assert (result.started, result.cancelled) == (1, 1)
 
 
-def test_a_window_the_quiet_hours_now_shut_out_does_not_stop_the_sweep(w: World) -> None:
+def test_a_window_the_quiet_hours_now_shut_out_is_not_overridden_and_stops_nobody_else(
+    w: World,
+) -> None:
     # Arrange: the parent's window (mornings 06-07) was saved under other quiet hours; with
     # 20:00-08:00 no minute of it is allowed any more.
     one_session_on_the_20th(w, contact_window="mon-sun 06:00-07:00")
+    starter = Starter()
 
     # Act: the sweep runs at noon.
-    result = sweep_due(w.engine, local(2026, 11, 20, 12), SweepConfig(quiet=QUIET), Starter(),
+    result = sweep_due(w.engine, local(2026, 11, 20, 12), SweepConfig(quiet=QUIET), starter,
                        "w1")
 
-    # Assert: both are asked (the parent within the quiet hours' rules), none is left behind.
-    assert (result.started, result.deferred) == (2, 0)
+    # Assert: the child is asked; the parent is not asked outside their own window, and
+    # their prompt is marked missed (a missing rating the caseworker sees), not left pending.
+    assert (result.started, result.missed, result.deferred) == (1, 1, 0)
+    by_person = {p.participant_id: p.status for p in prompts(w.engine)}
+    assert by_person == {w.child_id: "sent", w.parent_id: "missed"}
 
 
 def test_parallel_raters_are_asked_three_days_before_each_follow_up(w: World) -> None:
