@@ -149,9 +149,11 @@ class Vault:
         if len(self._keys) >= CACHE_MAX:
             self._keys = {k: v for k, v in self._keys.items() if v[1] > now}
             self._active = {k: v for k, v in self._active.items() if v[1] > now}
-            if len(self._keys) >= CACHE_MAX:  # all fresh: a big batch; start over
-                self._keys.clear()
-                self._active.clear()
+            if len(self._keys) >= CACHE_MAX:
+                # All fresh: sweep batches in a row. Forget the older half, never the keys
+                # just prefetched for the batch under way (each would be loaded again alone).
+                self._keys = dict(list(self._keys.items())[CACHE_MAX // 2:])
+                self._active = {k: v for k, v in self._active.items() if v[0] in self._keys}
         self._keys[kid] = (key, now + self._ttl)
 
     def _create(

@@ -91,3 +91,26 @@ def test_keys_come_from_the_environment_when_given(ring: KeyRing) -> None:
     again = KeyRing.from_json(ring.to_json())
     assert again.master_keys == ring.master_keys
     assert again.derive("x") == ring.derive("x")
+
+
+def test_a_full_key_cache_keeps_the_keys_of_the_batch_under_way(
+    engine: Engine, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: a cache of ten keys, and twelve owners with keys.
+    monkeypatch.setattr("storage.vault.CACHE_MAX", 10)
+    owners = [("participant", f"p{n:02d}") for n in range(12)]
+    with Session(engine) as session:
+        for scope, owner in owners:
+            vault.active_key(session, scope, owner)
+        session.commit()
+    fresh = Vault(vault.ring)
+
+    # Act: one batch prefetches the first eight owners, the next batch the last four.
+    with Session(engine) as session:
+        fresh.prefetch(session, owners[:8])
+        fresh.prefetch(session, owners[8:])
+
+    # Assert: the cache stayed bounded and still holds every key of the latest batch.
+        assert len(fresh._keys) <= 10
+        latest = {fresh._active[owner][0] for owner in owners[8:]}
+        assert latest <= set(fresh._keys)
