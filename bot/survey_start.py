@@ -98,7 +98,7 @@ class _Batch:
             if len(case_ids) == 1 else {case.id: case for case in session.exec(
                 select(Case).where(col(Case.id).in_(case_ids)))}
         self.views: dict[str, CaseView] = {}
-        self.contexts: dict[tuple[str, str, str, str, bool], FlowContext] = {}
+        self.by_context: dict[tuple[str, str, str, str, bool, bool], _First] = {}
         self.firsts: dict[tuple[Any, ...], _First] = {}
         self.conversations: list[dict[str, Any]] = []
         self.latest: dict[str, dict[str, Any]] = {}  # person -> their newest conversation here
@@ -150,19 +150,19 @@ class _Batch:
         return conversation_id
 
     def _first(self, item: Due, case: Case, ask: bool) -> _First:
-        key = (case.id, item.language, item.role, item.channel, ask)
-        ctx = self.contexts.get(key)
-        if ctx is None:
+        key = (case.id, item.language, item.role, item.channel, ask, item.took_place)
+        first = self.by_context.get(key)  # the same person-kind in the same case: known
+        if first is None:
             ctx = self.surveys.context(self.session, item, case, self.now, ask_consent=ask,
                                        views=self.views)
-            self.contexts[key] = ctx
-        # Everything the engine can read from the context, besides the fixed texts.
-        memo = (ctx.language, ctx.rater, ctx.age_band, ctx.capabilities, ctx.child_name,
-                tuple(ctx.goals.items()), ctx.ask_consent, ctx.discreet, item.took_place)
-        first = self.firsts.get(memo)
-        if first is None:
-            first = self._step(ctx, item.took_place, ask)
-            self.firsts[memo] = first
+            # Everything the engine can read from the context, besides the fixed texts:
+            # people in different cases with equal contexts share one step too.
+            memo = (ctx.language, ctx.rater, ctx.age_band, ctx.capabilities, ctx.child_name,
+                    tuple(ctx.goals.items()), ctx.ask_consent, ctx.discreet, item.took_place)
+            first = self.firsts.get(memo)
+            if first is None:
+                first = self.firsts[memo] = self._step(ctx, item.took_place, ask)
+            self.by_context[key] = first
         return first
 
     def _step(self, ctx: FlowContext, took_place: bool, ask: bool) -> _First:
