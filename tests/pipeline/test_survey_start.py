@@ -111,13 +111,16 @@ def test_a_batch_replaces_a_survey_left_running_from_before(world: World) -> Non
         assert session.get(Conversation, new).status == "active"  # type: ignore[union-attr]
 
 
+def parent_says_no(world: World, session: Session) -> None:
+    agreements.record(session, world.participant(session, world.parent_id), action="declined",
+                      given_by="self", recorded_by="participant", at=utcnow())
+
+
 def test_a_no_committed_just_before_the_batch_is_heeded(world: World) -> None:
     # Arrange: the parent says no a moment before the sweep reads agreements.
     surveys = Surveys(world.vault)
     with Session(world.engine) as session:
-        agreements.record(session, world.participant(session, world.parent_id),
-                          action="declined", given_by="self", recorded_by="participant",
-                          at=utcnow())
+        parent_says_no(world, session)
         session.commit()
 
     # Act
@@ -134,9 +137,7 @@ def test_a_no_recorded_earlier_in_the_same_transaction_is_heeded(world: World) -
     # Arrange: the "no" is recorded in the batch's own transaction, not yet committed.
     surveys = Surveys(world.vault)
     with Session(world.engine) as session:
-        agreements.record(session, world.participant(session, world.parent_id),
-                          action="declined", given_by="self", recorded_by="participant",
-                          at=utcnow())
+        parent_says_no(world, session)
 
         # Act
         surveys.start_due(session, [due(world, session, world.parent_id)], utcnow())
@@ -174,17 +175,19 @@ def test_a_batch_that_fails_part_way_writes_nothing(world: World) -> None:
         assert not session.exec(select(OutboxMessage)).all()
 
 
+def start_parent_then_child(world: World) -> None:
+    """The parent and the child start in one batch, parent first."""
+    with Session(world.engine) as session:
+        Surveys(world.vault).start_due(session, [due(world, session, world.parent_id),
+                                                 due(world, session, world.child_id)], utcnow())
+        session.commit()
+
+
 def test_a_greeting_is_queued_before_its_first_question_even_in_the_same_microsecond(
     world: World,
 ) -> None:
-    # Arrange: many people in one batch, so the whole batch is queued within a moment.
-    surveys = Surveys(world.vault)
-    with Session(world.engine) as session:
-        items = [due(world, session, world.parent_id), due(world, session, world.child_id)]
-
-        # Act
-        surveys.start_due(session, items, utcnow())
-        session.commit()
+    # Arrange, act: two people in one batch, so the whole batch is queued within a moment.
+    start_parent_then_child(world)
 
     # Assert: per person, the queue times follow the engine's order strictly (the dispatcher
     # sends a person's messages by queue time, so a tie could put the question first).
@@ -199,15 +202,9 @@ def test_a_greeting_is_queued_before_its_first_question_even_in_the_same_microse
 def test_each_person_s_messages_are_queued_together_not_all_greetings_first(
     world: World,
 ) -> None:
-    # Arrange: the dispatcher takes a handful of rows at a time in queue order; if every
+    # Arrange, act: the dispatcher takes a handful of rows at a time in queue order; if every
     # greeting came before every question, a big batch would keep questions waiting minutes.
-    surveys = Surveys(world.vault)
-    with Session(world.engine) as session:
-        items = [due(world, session, world.parent_id), due(world, session, world.child_id)]
-
-        # Act
-        surveys.start_due(session, items, utcnow())
-        session.commit()
+    start_parent_then_child(world)
 
     # Assert: in queue order, the parent's messages, then the child's, without interleaving.
     with Session(world.engine) as session:
