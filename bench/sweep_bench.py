@@ -5,6 +5,11 @@ Each prompt start is the real one: the flow engine's first step, the sealed conv
 and the sealed outbox messages, written in the sweep's batch transaction. Peak memory is
 the sweeping process's maximum resident set size (a fresh process that only sweeps); it
 must not grow with the number due.
+
+The participants are parents on web chat, 100 per case, and every case's child has the same
+name and birth date, so everyone has the same context and the engine's first step is
+computed about once per batch. Real cases differ (about one step per case in a batch), which
+costs roughly 0.15 ms more per case: with three raters a case, about 15% below these numbers.
 """
 
 from __future__ import annotations
