@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +34,7 @@ from storage.models import (
     utcnow,
 )
 from storage.repo import cases, invites, outbox
+from storage.repo.inbox import open_payload
 from storage.repo.throttle import hit
 from storage.vault import Vault
 
@@ -79,9 +79,8 @@ class InboundRouter:
                 row = session.connection().execute(_READ, {"row_id": inbox_id}).first()
                 if row is None or row.status != "new" or row.payload is None:
                     return None
-                inbound = inbound_from_dict(json.loads(self.vault.open_value(
-                    session, table=_INBOX.name, column="payload", row_id=inbox_id,
-                    blob=row.payload)))
+                inbound = inbound_from_dict(
+                    open_payload(session, self.vault, inbox_id, row.payload))
                 # The claim: only one processor flips the row, and in the same statement the
                 # payload goes (the answers are sealed elsewhere; keep no second copy).
                 taken = session.connection().execute(

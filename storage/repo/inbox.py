@@ -47,9 +47,10 @@ def store_inbound(
     return existing, False
 
 
-def open_payload(session: Session, vault: Vault, row: InboxMessage) -> dict[str, Any]:
-    """The stored provider payload."""
-    text = vault.open(session, row, "payload")
+def open_payload(session: Session, vault: Vault, row_id: str, blob: bytes) -> dict[str, Any]:
+    """The stored provider payload of inbox row `row_id` (its sealed column, read plainly)."""
+    text = vault.open_value(session, table=_TABLE.name, column="payload", row_id=row_id,
+                            blob=blob)
     return json.loads(text) if text else {}
 
 
