@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, update
@@ -28,7 +28,7 @@ from bot.flows import (
 from bot.wire import message_to_dict
 from consent import agreements
 from scheduler.sweep import Due
-from storage.models import Case, Conversation, new_id, table_of, utcnow
+from storage.models import Case, Conversation, new_id, table_of
 from storage.repo import outbox
 from storage.repo.cases import CaseView
 
@@ -41,7 +41,6 @@ _CLOSE_ACTIVE = (update(_CONVERSATIONS)
                  .where(_CONVERSATIONS.c.participant_id == bindparam("pid"),
                         _CONVERSATIONS.c.status == "active")
                  .values(status="replaced", updated_at=bindparam("now")))
-_TICK = timedelta(microseconds=1)
 # What a first step may say besides its messages; anything else would need a full `_apply`.
 _BOOKKEEPING = (InputRejected, SurveyStarted)
 
@@ -108,9 +107,8 @@ class _Batch:
         # The same objects on every row, so the columns convert them once.
         self.remind_at = now + surveys.config.remind_after
         self.expires_at = now + surveys.config.expire_after
-        # Queue times run on through the batch, a microsecond apart: the dispatcher sends by
-        # queue time, so each greeting and its first question stay next to each other.
-        self.clock = utcnow()
+        # One clock through the batch: each greeting and its first question stay together.
+        self.queued_at = outbox.QueueClock()
 
     def start(self, item: Due) -> str | None:
         """Queue one survey start; its conversation id, or None when its case is not open."""
@@ -142,11 +140,10 @@ class _Batch:
         for index, purpose, payload in first.messages:
             # Keyed as the engine's step from version 0 of this conversation, as `_apply` keys
             # every later step's messages.
-            self.clock += _TICK
             messages.append(outbox.sealed_row(
                 self.session, vault, participant_id=person_id, case_id=case.id,
                 channel=item.channel, payload=payload, purpose=purpose,
-                key=f"{conversation_id}:0:{index}", queued_at=self.clock))
+                key=f"{conversation_id}:0:{index}", queued_at=self.queued_at()))
         return conversation_id
 
     def _first(self, item: Due, case: Case, ask: bool) -> _First:

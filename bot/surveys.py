@@ -211,7 +211,7 @@ class Surveys:
         conv_id = conversation.id if conversation else None
         scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
         base = key or f"{conv_id}:{conversation.version if conversation else 0}"
-        queued_at = iter(outbox.queue_times(len(events)))  # this step's messages, in order
+        queued_at = outbox.QueueClock()  # this step's messages, in order
         for index, event in enumerate(events):
             if isinstance(event, SendMessage):
                 # The confirmation of STOP must reach the person who just withdrew.
@@ -219,7 +219,7 @@ class Surveys:
                     else purpose
                 outbox.enqueue(session, self.vault, participant=person, channel=person.channel,
                                message=message_to_dict(event.message), purpose=gate_purpose,
-                               key=f"{base}:{index}", queued_at=next(queued_at))
+                               key=f"{base}:{index}", queued_at=queued_at())
                 outcome.messages += 1
             elif isinstance(event, AnswerRecorded):
                 scores.append(ItemScore(event.instrument_id, event.instrument_version,

@@ -105,7 +105,7 @@ def sealed_row(
     """`row_values` for a payload already in JSON (a batch sends many the same words).
 
     A person's messages are sent in the order of `queued_at` (default: now), so messages
-    queued together must be given strictly increasing times: see `queue_times`.
+    queued together must be given strictly increasing times: see `QueueClock`.
     """
     row_id, now = new_id(), queued_at or utcnow()
     owner = ("participant", participant_id) if participant_id else ("system", "system")
@@ -117,14 +117,22 @@ def sealed_row(
             "created_at": now}
 
 
-def queue_times(count: int, start: datetime | None = None) -> list[datetime]:
-    """`count` strictly increasing times from `start` (default now), a microsecond apart.
+class QueueClock:
+    """Strictly increasing queue times from now, a microsecond apart: one per message.
 
-    Two clock readings in a row can be equal, and the dispatcher sends a person's messages
-    by queue time: a greeting and the first question queued together must not tie.
+    Two clock readings in a row can be equal, and the dispatcher sends by queue time: the
+    messages of one step (a greeting, then the first question) must not tie, and those of a
+    sweep batch stay in the order they were queued, each person's together.
     """
-    start = start or utcnow()
-    return [start + timedelta(microseconds=step) for step in range(count)]
+
+    _TICK = timedelta(microseconds=1)
+
+    def __init__(self) -> None:
+        self._last = utcnow() - self._TICK
+
+    def __call__(self) -> datetime:
+        self._last += self._TICK
+        return self._last
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
