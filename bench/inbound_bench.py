@@ -129,7 +129,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 # -- data and requests ---------------------------------------------------------------------
 
 def populate(url: str, key_file: Path, parents: int) -> None:
-    """`parents` parents on SMS who agreed, each in the middle of a survey."""
+    """`parents` parents on SMS who agreed, two to a case, each in the middle of a survey."""
     from bot.surveys import Surveys
 
     engine = make_engine(url)
@@ -141,10 +141,12 @@ def populate(url: str, key_file: Path, parents: int) -> None:
     with Session(engine, expire_on_commit=False) as session:
         user = create_user(session, email=f"bench{time.time_ns()}@example.org",
                            role="caseworker", password=None)
-        case = cases.create_case(session, vault, ref="BENCH", child_name="Bench Child",
-                                 birth_date=date(2014, 1, 1), caseworker_id=user.id)
         people = []
         for n in range(parents):
+            if n % 2 == 0:
+                case = cases.create_case(session, vault, ref=f"BENCH-{n // 2}",
+                                         child_name=f"Barn{n // 2} Bench",
+                                         birth_date=date(2014, 1, 1), caseworker_id=user.id)
             person = cases.add_participant(session, vault, index, case=case, role="parent",
                                            channel="sms", phone=_phone(n))
             agreements.record(session, person, action="given", given_by="self",

@@ -70,6 +70,8 @@ def create_app(runtime: Runtime, services: Services | None = None,
     app[webhooks.VAULT] = runtime.vault
     app[webhooks.ON_STORED] = services.on_stored
     app[webhooks.TASKS] = set()
+    app[webhooks.STORE] = webhooks.inbox_store(runtime.engine, runtime.vault,
+                                               services.inbox_writer)
     app[webchat_page.SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

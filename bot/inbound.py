@@ -21,6 +21,7 @@ from bot.channels.base import Inbound
 from bot.flows import ButtonPress, Input, Text
 from bot.flows.messages import OutgoingMessage
 from bot.i18n import t
+from bot.inbound_batch import Prefetched
 from bot.surveys import Outcome, Surveys
 from bot.wire import inbound_from_dict, message_to_dict
 from consent.withdrawal import mark_unreachable
@@ -43,6 +44,12 @@ _INBOX = table_of(InboxMessage)
 _TAKE = (update(_INBOX).where(_INBOX.c.id == bindparam("row_id"), _INBOX.c.status == "new")
          .values(status="done", processed_at=bindparam("at"), payload=None))
 _READ = select(_INBOX.c.status, _INBOX.c.payload).where(_INBOX.c.id == bindparam("row_id"))
+_READ_MANY = select(_INBOX.c.id, _INBOX.c.payload).where(
+    _INBOX.c.id.in_(bindparam("ids", expanding=True)), _INBOX.c.status == "new")
+_TAKE_MANY = (update(_INBOX).where(_INBOX.c.id.in_(bindparam("ids", expanding=True)),
+                                   _INBOX.c.status == "new")
+              .values(status="done", processed_at=bindparam("at"), payload=None)
+              .returning(_INBOX.c.id))
 MAX_ATTEMPTS = 5
 WRONG_TOKENS_PER_DAY = 5
 
@@ -73,28 +80,63 @@ class InboundRouter:
     # -- the unit of work ------------------------------------------------------------------
     def process(self, inbox_id: str) -> Effects | None:
         """Process one inbox row once; None when another worker already did."""
-        now = self.clock()
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                row = session.connection().execute(_READ, {"row_id": inbox_id}).first()
-                if row is None or row.status != "new" or row.payload is None:
-                    return None
-                inbound = inbound_from_dict(
-                    open_payload(session, self.vault, inbox_id, row.payload))
-                # The claim: only one processor flips the row, and in the same statement the
-                # payload goes (the answers are sealed elsewhere; keep no second copy).
-                taken = session.connection().execute(
-                    _TAKE, {"row_id": inbox_id, "at": now})
-                if taken.rowcount != 1:
-                    session.rollback()
-                    return None
-                effects = self.route(session, inbound, key=f"in:{inbox_id}", now=now)
+                effects = self._take_and_route(session, inbox_id, self.clock())
                 session.commit()
                 return effects
         except Exception as exc:
             log.exception("inbound processing failed", inbox_id=inbox_id)
             self._count_failure(inbox_id, exc)
             return None
+
+    def process_many(self, inbox_ids: list[str]) -> list[Effects | None]:
+        """Process rows in order in one transaction; `process` each alone if any fails.
+
+        Messages that arrived together share the commit. A failure rolls the whole batch
+        back, and then every row is processed on its own, so one bad message costs the
+        others only time, and only it is counted as failed.
+        """
+        if len(inbox_ids) < 2:
+            return [self.process(inbox_id) for inbox_id in inbox_ids]
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                now = self.clock()
+                results = self._route_batch(session, inbox_ids, now)
+                session.commit()
+                return results
+        except Exception:
+            log.warning("inbound batch failed; processing its rows one by one",
+                        rows=len(inbox_ids))
+            return [self.process(inbox_id) for inbox_id in inbox_ids]
+
+    def _route_batch(self, session: Session, inbox_ids: list[str],
+                     now: datetime) -> list[Effects | None]:
+        conn = session.connection()
+        payloads: dict[str, bytes | None] = {
+            row.id: row.payload for row in conn.execute(_READ_MANY, {"ids": inbox_ids})}
+        # The claim, as in `_take_and_route`: rows another processor took are left out.
+        readable = [row_id for row_id, blob in payloads.items() if blob]
+        taken = set(conn.execute(_TAKE_MANY, {"ids": readable, "at": now}).scalars())
+        inbounds = {row_id: inbound_from_dict(open_payload(session, self.vault, row_id, blob))
+                    for row_id, blob in payloads.items() if row_id in taken and blob}
+        facts = Prefetched(session, self.vault, self.index, list(inbounds.values()))
+        return [self.route(session, inbounds[row_id], key=f"in:{row_id}", now=now,
+                           facts=facts) if row_id in inbounds else None
+                for row_id in inbox_ids]
+
+    def _take_and_route(self, session: Session, inbox_id: str,
+                        now: datetime) -> Effects | None:
+        row = session.connection().execute(_READ, {"row_id": inbox_id}).first()
+        if row is None or row.status != "new" or row.payload is None:
+            return None
+        inbound = inbound_from_dict(open_payload(session, self.vault, inbox_id, row.payload))
+        # The claim: only one processor flips the row, and in the same statement the payload
+        # goes (the answers are sealed elsewhere; keep no second copy).
+        taken = session.connection().execute(_TAKE, {"row_id": inbox_id, "at": now})
+        if taken.rowcount != 1:
+            return None
+        return self.route(session, inbound, key=f"in:{inbox_id}", now=now)
 
     def _count_failure(self, inbox_id: str, exc: Exception) -> None:
         with Session(self.engine) as session:
@@ -118,12 +160,15 @@ class InboundRouter:
                                      .limit(limit)).all())
 
     # -- routing ---------------------------------------------------------------------------
-    def route(self, session: Session, inbound: Inbound, *, key: str, now: datetime) -> Effects:
-        """Decide who this is and what the engine should hear."""
+    def route(self, session: Session, inbound: Inbound, *, key: str, now: datetime,
+              facts: Prefetched | None = None) -> Effects:
+        """Decide who this is and what the engine should hear (`facts`: a batch's reads)."""
         effects = Effects(callback_query_id=inbound.callback_query_id)
         if inbound.kind == "status":
             return effects
-        people = self._people(session, inbound.address)
+        taken = facts.take(inbound.address) if facts is not None else None
+        people, known = taken if taken is not None else (
+            self._people(session, inbound.address), {})
         if inbound.kind == "blocked":
             for blocked in people:
                 mark_unreachable(session, blocked, at=now, reason="telegram:blocked")
@@ -144,7 +189,8 @@ class InboundRouter:
         event = self._event(session, person, inbound)
         if inbound.kind == "button" and inbound.prompt_message_id:
             effects.remove_keyboard = (inbound.address, inbound.prompt_message_id)
-        effects.add(self.surveys.handle(session, person, event, now, key=key))
+        effects.add(self.surveys.handle(session, person, event, now, key=key,
+                                        known=known.get(person.id)))
         return effects
 
     def _people(self, session: Session, address: str) -> list[Participant]:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
@@ -16,6 +17,7 @@ from bot.channels.base import Handler
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio_sms import TwilioSmsChannel
 from bot.channels.webchat import WebChatChannel
+from bot.coalesce import Coalescer
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.inbound import Effects, InboundRouter
 from bot.runtime import Runtime
@@ -83,14 +85,21 @@ class Services:
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeping = asyncio.Lock()
+        # Inbound writes take turns on one thread: SQLite has one writer anyway, and a second
+        # thread would spend its turn in SQLite's busy wait. Messages stored together are
+        # processed together, in one transaction.
+        self.inbox_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
+        self._processing: Coalescer[str, Effects | None] = Coalescer(
+            self.router.process_many, executor=self.inbox_writer)
 
     # -- inbound -------------------------------------------------------------------------
     async def on_stored(self, inbox_ids: list[str]) -> None:
         """Process newly stored inbound messages (called after the webhook's commit)."""
-        for inbox_id in inbox_ids:
-            effects = await asyncio.to_thread(self.router.process, inbox_id)
-            if effects is not None:
-                await self.after(effects)
+        size = self._processing.max_batch  # recovery may bring hundreds: one batch at a time
+        for start in range(0, len(inbox_ids), size):
+            for effects in await self._processing.submit(inbox_ids[start:start + size]):
+                if effects is not None:
+                    await self.after(effects)
 
     async def after(self, effects: Effects) -> None:
         """Provider calls that follow processing, and waking the dispatcher."""
@@ -205,3 +214,4 @@ class Services:
             await asyncio.wait(self._tasks, timeout=10)
         for channel in self.channels.values():
             await channel.close()
+        self.inbox_writer.shutdown(wait=True)

@@ -99,6 +99,14 @@ class Outcome:
     completed: bool = False
 
 
+@dataclass(frozen=True)
+class Known:
+    """A person's running survey and agreement state, read beforehand (an inbound batch)."""
+
+    conversation: Conversation | None
+    agreement: agreements.AgreementState
+
+
 class Surveys:
     """Starts surveys and feeds them input; the only place flows meet storage."""
 
@@ -167,15 +175,22 @@ class Surveys:
         return session.exec(query, params={"pid": participant_id}).first()
 
     def handle(self, session: Session, person: Participant, event: Input, now: datetime,
-               *, key: str) -> Outcome:
-        """Feed one input from the person; replies are keyed by `key` (the inbox row)."""
+               *, key: str, known: Known | None = None) -> Outcome:
+        """Feed one input from the person; replies are keyed by `key` (the inbox row).
+
+        `known` is what a batch already read in this transaction, before anything changed.
+        """
         case = session.get(Case, person.case_id)
         if case is None:
             return Outcome()
-        conversation = self.active(session, person.id)
+        if known is None:
+            conversation = self.active(session, person.id)
+            ask = self.needs_consent(session, person, now)
+        else:
+            conversation = known.conversation
+            ask = self.lacks_own_yes(session, known.agreement, Due.of(person), now)
         state = self._load(session, conversation) if conversation else new_state()
-        ctx = self.context(session, person, case, now,
-                           ask_consent=self.needs_consent(session, person, now))
+        ctx = self.context(session, person, case, now, ask_consent=ask)
         result = step(state, event, ctx)
         return self._apply(session, person, case, conversation, result.state, result.events,
                            now, purpose="reply", key=key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 
 from aiohttp import web
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from sqlmodel import Session
 
 from bot.channels.base import ForgedRequest, Handler, Inbound, MalformedRequest
 from bot.channels.twilio_sms import empty_twiml
+from bot.coalesce import Coalescer
 from bot.wire import inbound_to_dict
 from consent.withdrawal import withdraw
 from storage.models import Participant, utcnow
@@ -26,25 +28,36 @@ ENGINE = web.AppKey("engine", Engine)
 VAULT = web.AppKey("vault", Vault)
 ON_STORED = web.AppKey("on_stored", object)
 TASKS = web.AppKey("background_tasks", set)
+STORE = web.AppKey("inbox_store", Coalescer)
 
 
-def store_all(engine: Engine, vault: Vault, inbounds: list[Inbound]) -> list[str]:
-    """Store every inbound message in one transaction; returns the ids stored for the first time.
+def store_each(engine: Engine, vault: Vault, inbounds: list[Inbound]) -> list[str | None]:
+    """Store every inbound message in one transaction: per message its new row id, or None.
 
     The commit happens before the webhook answers 2xx, so an acknowledged message survives a
-    crash; a redelivered provider id stores nothing and so is processed only once.
+    crash; a redelivered provider id stores nothing (None) and so is processed only once.
     """
-    new_ids = []
+    stored: list[str | None] = []
     with Session(engine) as session:
         for inbound in inbounds:
             row_id, created = store_inbound(session, vault, provider=inbound.provider,
                                             provider_id=inbound.provider_id,
                                             payload=inbound_to_dict(inbound),
                                             received_at=inbound.received_at)
-            if created:
-                new_ids.append(row_id)
+            stored.append(row_id if created else None)
         session.commit()
-    return new_ids
+    return stored
+
+
+def store_all(engine: Engine, vault: Vault, inbounds: list[Inbound]) -> list[str]:
+    """Store every inbound message in one transaction; the ids stored for the first time."""
+    return [row_id for row_id in store_each(engine, vault, inbounds) if row_id]
+
+
+def inbox_store(engine: Engine, vault: Vault,
+                executor: Executor | None = None) -> Coalescer[Inbound, str | None]:
+    """The webhooks' store: requests that arrive together share one transaction."""
+    return Coalescer(lambda inbounds: store_each(engine, vault, inbounds), executor=executor)
 
 
 async def _verified(request: web.Request, name: str) -> list[Inbound]:
@@ -62,7 +75,7 @@ async def _verified(request: web.Request, name: str) -> list[Inbound]:
 
 async def _store_and_schedule(request: web.Request, inbounds: list[Inbound]) -> None:
     app = request.app
-    new_ids = await asyncio.to_thread(store_all, app[ENGINE], app[VAULT], inbounds)
+    new_ids = [row_id for row_id in await app[STORE].submit(inbounds) if row_id]
     on_stored = app[ON_STORED]
     if new_ids and callable(on_stored):
         # Processing runs after the answer; the task set keeps a reference until it is done.

@@ -1,0 +1,92 @@
+"""What a batch of inbound messages reads at once: senders, cases, running surveys, agreements.
+
+One query each for the whole batch instead of one each per message. A sender's facts are
+handed out once, to their first message in the batch: a later message from the same sender
+may depend on what the first one changed (a finished survey, a STOP), so it reads afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from bot.channels.base import Inbound
+from bot.surveys import Known
+from consent import agreements
+from storage.blind_index import BlindIndex, InvalidPhoneNumber
+from storage.models import Case, Conversation, Participant
+from storage.vault import Vault
+
+
+class Prefetched:
+    """The facts of one batch, read in the batch's transaction before anything is written."""
+
+    def __init__(self, session: Session, vault: Vault, index: BlindIndex,
+                 inbounds: Sequence[Inbound]) -> None:
+        self._blind: dict[str, str] = {}  # address -> blind index
+        phones, chats = set(), set()
+        for inbound in inbounds:
+            scheme, _, value = inbound.address.partition(":")
+            try:
+                if scheme == "tel":
+                    self._blind[inbound.address] = index.phone(value)
+                    phones.add(self._blind[inbound.address])
+                elif scheme == "telegram":
+                    self._blind[inbound.address] = index.chat(value)
+                    chats.add(self._blind[inbound.address])
+            except (InvalidPhoneNumber, ValueError):
+                continue  # left to the one-message path, which answers generically
+        self._people: dict[str, list[Participant]] = {}
+        self._known: dict[str, Known] = {}
+        self._taken: set[str] = set()
+        # ORM objects, so `session.get` finds these cases without a query; held here because
+        # the session's identity map holds them only weakly.
+        self._cases: list[Case] = []
+        if not self._blind:
+            return
+        people = list(session.exec(select(Participant).where(or_(
+            col(Participant.phone_index).in_(phones), col(Participant.chat_index).in_(chats)))
+            .order_by(col(Participant.created_at).desc())))
+        for person in people:  # newest first, as the one-message look-up returns them
+            blind = person.phone_index if person.phone_index in phones else person.chat_index
+            self._people.setdefault(blind or "", []).append(person)
+        if not people:
+            return
+        ids = [person.id for person in people]
+        self._cases = list(session.exec(select(Case).where(
+            col(Case.id).in_({person.case_id for person in people}))))
+        running = select(Conversation).where(col(Conversation.participant_id).in_(ids),
+                                             Conversation.status == "active") \
+            .order_by(col(Conversation.started_at).desc())
+        if session.get_bind().dialect.name == "postgresql":
+            running = running.with_for_update()  # as `Surveys.active` locks one
+        conversations: dict[str, Conversation] = {}
+        for conversation in session.exec(running):
+            conversations.setdefault(conversation.participant_id, conversation)
+        by_channel: dict[str, list[str]] = {}
+        for person in people:
+            by_channel.setdefault(person.channel, []).append(person.id)
+        states: dict[str, agreements.AgreementState] = {}
+        for channel, members in by_channel.items():
+            states.update(agreements.states(session, members, channel))
+        for person in people:
+            self._known[person.id] = Known(conversations.get(person.id),
+                                           states.get(person.id, agreements.NOTHING_AGREED))
+        vault.prefetch(session, [("participant", p) for p in ids]
+                       + [("case", case.id) for case in self._cases])
+
+    def take(self, address: str) -> tuple[list[Participant], dict[str, Known]] | None:
+        """The senders at `address` and what is known of them, on their first message only.
+
+        None afterwards (or for an address not read here): the caller reads afresh.
+        """
+        blind = self._blind.get(address)
+        if blind is None or address in self._taken:
+            return None
+        self._taken.add(address)
+        people = self._people.get(blind, [])
+        # Popped: a person reached at two addresses in one batch gets their facts once.
+        known = {p.id: k for p in people if (k := self._known.pop(p.id, None)) is not None}
+        return people, known
