@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.flows.lexicon_index import WordIndex
+
 LEXICON_PATH = Path(__file__).parent / "risk_lexicon.toml"
 GAP = 3  # how many words "..." may skip
 FUZZY_MIN = 6  # shorter words match exactly: one edit turns too many short words into others
@@ -75,39 +77,26 @@ class _Word:
 class _Pattern:
     words: tuple[_Word, ...]
     not_followed_by: frozenset[str]
+    needs: frozenset[int]  # the ids of its words: all must match some token
 
-    def _match_from(self, tokens: list[str], index: int, at: int, memo: _Memo) -> bool:
+    def _match_from(self, tokens: list[str], hits: list[set[int]], index: int,
+                    at: int) -> bool:
         if index == len(self.words):
             return at >= len(tokens) or tokens[at] not in self.not_followed_by
         word = self.words[index]
+        key = id(word)
         last = at + (word.gap_before if index else 0)
         for position in range(at, min(last, len(tokens) - 1) + 1):
-            if memo.matches(word, tokens[position]) and self._match_from(
-                tokens, index + 1, position + 1, memo
-            ):
+            if key in hits[position] and self._match_from(tokens, hits, index + 1,
+                                                           position + 1):
                 return True
         return False
 
-    def search(self, tokens: list[str], memo: _Memo | None = None) -> bool:
-        memo = memo or _Memo()
-        return any(self._match_from(tokens, 0, start, memo) for start in range(len(tokens)))
-
-
-class _Memo:
-    """Word-against-token results for one scan: many patterns share words, and fuzzy matching
-    is the costly part. Lives only as long as the scan, so no one's words stay in memory."""
-
-    __slots__ = ("_seen",)
-
-    def __init__(self) -> None:
-        self._seen: dict[tuple[int, str], bool] = {}
-
-    def matches(self, word: _Word, token: str) -> bool:
-        key = (id(word), token)
-        found = self._seen.get(key)
-        if found is None:
-            found = self._seen[key] = word.matches(token)
-        return found
+    def search(self, tokens: list[str], hits: list[set[int]], present: set[int]) -> bool:
+        """Whether the pattern occurs; `hits[i]` holds the ids of the words token i matches."""
+        if not self.needs <= present:
+            return False  # a word no token matches: most patterns end here
+        return any(self._match_from(tokens, hits, 0, start) for start in range(len(tokens)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +141,7 @@ def _compile(pattern: str, not_followed_by: list[str], macros: dict[str, str]) -
         words.append(_compile_word(raw, gap, macros))
         gap = 0
     stops = frozenset(word for stop in not_followed_by for word in fold(stop))
-    return _Pattern(tuple(words), stops)
+    return _Pattern(tuple(words), stops, frozenset(id(word) for word in words))
 
 
 class Lexicon:
@@ -160,10 +149,12 @@ class Lexicon:
 
     def __init__(self, terms: tuple[_Term, ...]) -> None:
         self._terms = terms
+        words = [word for term in terms for pattern in term.patterns for word in pattern.words]
         # Whether any word of the lexicon is a number; if none is, numbers alone never match.
         self._digits = any(
             any(ch.isdigit() for text in (*word.exact, *word.prefixes) for ch in text)
-            for term in terms for pattern in term.patterns for word in pattern.words)
+            for word in words)
+        self._index = WordIndex(words, fuzzy_min=FUZZY_MIN)
 
     @classmethod
     def from_toml(cls, text: str) -> Lexicon:
@@ -194,11 +185,13 @@ class Lexicon:
         hits: dict[str, Hit] = {}
         if all(token.isdigit() for token in tokens) and not self._digits:
             return ()  # a rating such as "7" or "7 6 8 9": nothing to look for
-        memo = _Memo()
+        # Which words each token matches, worked out once per scan; kept no longer than it.
+        matched = [self._index.words_matching(token) for token in tokens]
+        present = set().union(*matched)
         for term in self._terms:
             if term.category in hits:
                 continue
-            if any(pattern.search(tokens, memo) for pattern in term.patterns):
+            if any(pattern.search(tokens, matched, present) for pattern in term.patterns):
                 hits[term.category] = Hit(term.category, term.term)
         return tuple(hits.values())
 
