@@ -45,5 +45,9 @@ def segments(text: str) -> tuple[Encoding, int]:
         extended = sum(text.count(c) for c in GSM7_EXTENDED)
         if len(text) + extended <= 160:  # the usual case: one segment, no need to place pairs
             return "GSM-7", 1 if text else 0
+        if not extended:  # no pairs to keep together: full segments of 153
+            return "GSM-7", -(-len(text) // 153)
         return "GSM-7", _count([2 if c in GSM7_EXTENDED else 1 for c in text], 160, 153)
+    if max(text) <= "\uffff":  # no surrogate pairs to keep together: 70, or 67 each
+        return "UCS-2", 1 if len(text) <= 70 else -(-len(text) // 67)
     return "UCS-2", _count([2 if ord(c) > 0xFFFF else 1 for c in text], 70, 67)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.flows.gsm7 import segments
 
@@ -28,3 +30,25 @@ from bot.flows.gsm7 import segments
 )
 def test_segments_follow_gsm_03_38(text: str, expected: tuple[str, int]) -> None:
     assert segments(text) == expected
+
+
+def _placed(costs: list[int], single: int, multi: int) -> int:
+    """Segments by placing each unit in turn: the definition the shortcuts must agree with."""
+    if sum(costs) <= single:
+        return 1 if costs else 0
+    segments_, used = 1, 0
+    for cost in costs:
+        if used + cost > multi:
+            segments_, used = segments_ + 1, 0
+        used += cost
+    return segments_
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aæ€ä–😀 "), max_size=400))
+def test_segment_counts_match_placing_each_character(text: str) -> None:
+    encoding, count = segments(text)
+    if encoding == "GSM-7":
+        assert count == _placed([2 if c == "€" else 1 for c in text], 160, 153)
+    else:
+        assert count == _placed([2 if ord(c) > 0xFFFF else 1 for c in text], 70, 67)
