@@ -121,9 +121,11 @@ class InboundRouter:
         inbounds = {row_id: inbound_from_dict(open_payload(session, self.vault, row_id, blob))
                     for row_id, blob in payloads.items() if row_id in taken and blob}
         facts = Prefetched(session, self.vault, self.index, list(inbounds.values()))
-        return [self.route(session, inbounds[row_id], key=f"in:{row_id}", now=now,
-                           facts=facts) if row_id in inbounds else None
-                for row_id in inbox_ids]
+        results = [self.route(session, inbounds[row_id], key=f"in:{row_id}", now=now,
+                              facts=facts) if row_id in inbounds else None
+                   for row_id in inbox_ids]
+        outbox.enqueue_many(session, facts.outbox_rows)
+        return results
 
     def _take_and_route(self, session: Session, inbox_id: str,
                         now: datetime) -> Effects | None:
@@ -190,7 +192,8 @@ class InboundRouter:
         if inbound.kind == "button" and inbound.prompt_message_id:
             effects.remove_keyboard = (inbound.address, inbound.prompt_message_id)
         effects.add(self.surveys.handle(session, person, event, now, key=key,
-                                        known=known.get(person.id)))
+                                        known=known.get(person.id),
+                                        queue=facts.outbox_rows if facts else None))
         return effects
 
     def _people(self, session: Session, address: str) -> list[Participant]:

@@ -8,6 +8,7 @@ may depend on what the first one changed (a finished survey, a STOP), so it read
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -38,6 +39,8 @@ class Prefetched:
                     chats.add(self._blind[inbound.address])
             except (InvalidPhoneNumber, ValueError):
                 continue  # left to the one-message path, which answers generically
+        # Replies' outbox rows, written together when the batch has been routed.
+        self.outbox_rows: list[dict[str, Any]] = []
         self._people: dict[str, list[Participant]] = {}
         self._known: dict[str, Known] = {}
         self._taken: set[str] = set()

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
@@ -175,10 +176,13 @@ class Surveys:
         return session.exec(query, params={"pid": participant_id}).first()
 
     def handle(self, session: Session, person: Participant, event: Input, now: datetime,
-               *, key: str, known: Known | None = None) -> Outcome:
+               *, key: str, known: Known | None = None,
+               queue: list[dict[str, Any]] | None = None) -> Outcome:
         """Feed one input from the person; replies are keyed by `key` (the inbox row).
 
-        `known` is what a batch already read in this transaction, before anything changed.
+        `known` is what a batch already read in this transaction, before anything changed;
+        with `queue`, the replies' outbox rows are added to it for the batch to write at once
+        (they are replies, which nothing later in the transaction reads or cancels).
         """
         case = session.get(Case, person.case_id)
         if case is None:
@@ -193,7 +197,7 @@ class Surveys:
         ctx = self.context(session, person, case, now, ask_consent=ask)
         result = step(state, event, ctx)
         return self._apply(session, person, case, conversation, result.state, result.events,
-                           now, purpose="reply", key=key)
+                           now, purpose="reply", key=key, queue=queue)
 
     def expire(self, session: Session, conversation: Conversation, now: datetime) -> Outcome:
         """The survey was left unfinished too long: keep what was answered, marked partial."""
@@ -221,7 +225,8 @@ class Surveys:
 
     def _apply(self, session: Session, person: Participant, case: Case,
                conversation: Conversation | None, state: SurveyState, events: tuple[object, ...],
-               now: datetime, *, purpose: str, key: str | None = None) -> Outcome:
+               now: datetime, *, purpose: str, key: str | None = None,
+               queue: list[dict[str, Any]] | None = None) -> Outcome:
         outcome = Outcome()
         conv_id = conversation.id if conversation else None
         scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
@@ -232,9 +237,15 @@ class Surveys:
                 # The confirmation of STOP must reach the person who just withdrew.
                 gate_purpose = "stop_confirmation" if event.message.purpose == "stop" \
                     else purpose
-                outbox.enqueue(session, self.vault, participant=person, channel=person.channel,
-                               message=message_to_dict(event.message), purpose=gate_purpose,
-                               key=f"{base}:{index}", queued_at=queued_at())
+                row = outbox.row_values(session, self.vault, participant=person,
+                                        channel=person.channel,
+                                        message=message_to_dict(event.message),
+                                        purpose=gate_purpose, key=f"{base}:{index}",
+                                        queued_at=queued_at())
+                if queue is None:
+                    outbox.enqueue_many(session, [row])
+                else:
+                    queue.append(row)
                 outcome.messages += 1
             elif isinstance(event, AnswerRecorded):
                 scores.append(ItemScore(event.instrument_id, event.instrument_version,

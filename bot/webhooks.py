@@ -16,7 +16,7 @@ from bot.coalesce import Coalescer
 from bot.wire import inbound_to_dict
 from consent.withdrawal import withdraw
 from storage.models import Participant, utcnow
-from storage.repo.inbox import store_inbound
+from storage.repo.inbox import Delivery, store_many
 from storage.repo.outbox import mark_delivery
 from storage.vault import Vault
 
@@ -37,14 +37,10 @@ def store_each(engine: Engine, vault: Vault, inbounds: list[Inbound]) -> list[st
     The commit happens before the webhook answers 2xx, so an acknowledged message survives a
     crash; a redelivered provider id stores nothing (None) and so is processed only once.
     """
-    stored: list[str | None] = []
     with Session(engine) as session:
-        for inbound in inbounds:
-            row_id, created = store_inbound(session, vault, provider=inbound.provider,
-                                            provider_id=inbound.provider_id,
-                                            payload=inbound_to_dict(inbound),
-                                            received_at=inbound.received_at)
-            stored.append(row_id if created else None)
+        stored = store_many(session, vault, [
+            Delivery(inbound.provider, inbound.provider_id, inbound_to_dict(inbound),
+                     inbound.received_at) for inbound in inbounds])
         session.commit()
     return stored
 

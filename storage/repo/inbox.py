@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,29 +24,55 @@ _INSERT = {
 }
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One inbound message as the provider delivered it, to store."""
+
+    provider: str
+    provider_id: str
+    payload: dict[str, Any]
+    received_at: datetime | None = None
+
+
 def store_inbound(
     session: Session, vault: Vault, *, provider: str, provider_id: str, payload: dict[str, Any],
     received_at: datetime | None = None,
 ) -> tuple[str, bool]:
-    """Insert unless (provider, provider_id) is stored already; returns (row id, newly stored).
-
-    INSERT ... ON CONFLICT DO NOTHING makes five concurrent deliveries of one update store one
-    row on both SQLite and PostgreSQL, without a race between a check and an insert.
-    """
-    row_id = new_id()
-    sealed = vault.seal_value(session, table=InboxMessage.__tablename__, column="payload",
-                              row_id=row_id, owner=("system", "system"), case_id=None,
-                              value=json.dumps(payload, ensure_ascii=False))
-    values = {"id": row_id, "provider": provider, "provider_id": provider_id,
-              "payload": sealed, "status": "new", "attempts": 0,
-              "received_at": received_at or utcnow()}
-    stmt = _INSERT[session.get_bind().dialect.name == "postgresql"]
-    # RETURNING, not rowcount: a row back is the only portable proof that this insert won.
-    if session.connection().execute(stmt, values).first() is not None:
-        return row_id, True
+    """Insert unless (provider, provider_id) is stored already; returns (row id, newly stored)."""
+    stored = store_many(session, vault, [Delivery(provider, provider_id, payload, received_at)])
+    if stored[0] is not None:
+        return stored[0], True
     existing = session.exec(select(InboxMessage.id).where(
         InboxMessage.provider == provider, InboxMessage.provider_id == provider_id)).one()
     return existing, False
+
+
+def store_many(session: Session, vault: Vault,
+               deliveries: Sequence[Delivery]) -> list[str | None]:
+    """Insert each delivery unless its (provider, provider_id) is stored; new row id or None.
+
+    INSERT ... ON CONFLICT DO NOTHING makes five concurrent deliveries of one update store one
+    row on both SQLite and PostgreSQL, without a race between a check and an insert; the same
+    id twice in one call is stored once, for the first.
+    """
+    rows: list[dict[str, Any]] = []
+    ids: list[str] = []
+    for delivery in deliveries:
+        row_id = new_id()
+        sealed = vault.seal_value(session, table=_TABLE.name, column="payload", row_id=row_id,
+                                  owner=("system", "system"), case_id=None,
+                                  value=json.dumps(delivery.payload, ensure_ascii=False))
+        ids.append(row_id)
+        rows.append({"id": row_id, "provider": delivery.provider,
+                     "provider_id": delivery.provider_id, "payload": sealed, "status": "new",
+                     "attempts": 0, "received_at": delivery.received_at or utcnow()})
+    if not rows:
+        return []
+    statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
+    # RETURNING, not rowcount: a row back is the only portable proof that an insert won.
+    # One statement for the lot (SQLAlchemy's "insertmanyvalues").
+    won = set(session.connection().execute(statement, rows).scalars())
+    return [row_id if row_id in won else None for row_id in ids]
 
 
 def open_payload(session: Session, vault: Vault, row_id: str, blob: bytes) -> dict[str, Any]:
