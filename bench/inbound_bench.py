@@ -8,8 +8,10 @@ Stemme verifies the signature, commits it to the inbox, answers 2xx, then proces
 consent gate, the flow engine, the sealed answers and the next question in the outbox, in one
 transaction. A message counts when that transaction has committed; the rate is messages over
 the time from the first request to the last commit. The same client (aiohttp, C requests in
-flight on loopback, signatures computed beforehand) then drives a bare aiohttp handler that
-answers 200 at once; the ratio compares the two. Both servers run in their own process.
+flight on loopback, signatures computed beforehand) also drives a bare aiohttp handler that
+answers 200 at once, before and after Stemme on SQLite; the ratio compares Stemme with the
+faster of the two. Both servers run in their own process, and each is sent 200 requests
+before it is measured (Stemme's from parents kept for that).
 
 The server runs the web app without the sweep and the dispatcher (nothing is sent): they
 would only compete for the CPU with what is measured. PostgreSQL is measured when
@@ -53,6 +55,7 @@ PATH = "/webhooks/twilio/sms"
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 FROM = "+4550000000"
+WARM_UP = 200  # requests each server gets before it is measured
 
 
 def _phone(n: int) -> str:
@@ -159,18 +162,19 @@ def populate(url: str, key_file: Path, parents: int) -> None:
     engine.dispose()
 
 
-def requests(count: int, parents: int) -> list[tuple[dict[str, str], bytes]]:
-    """Signed webhook requests (headers, body), made before the clock starts."""
+def requests(count: int, parents: int, first: int = 0) -> list[tuple[dict[str, str], bytes]]:
+    """Signed webhook requests (headers, body) from parents `first`.., made beforehand."""
     from urllib.parse import urlencode
 
     validator = RequestValidator(AUTH_TOKEN)
     out = []
     for n in range(count):
-        sid = f"SM{n:032x}"
+        sid = f"SM{first:08x}{n:024x}"
         # Each parent answers their survey's four questions at once, then says thanks.
         form = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": ACCOUNT_SID,
-                "From": _phone(n % parents), "To": FROM, "NumMedia": "0", "NumSegments": "1",
-                "Body": "7 6 8 9" if n < parents else "Tak", "SmsStatus": "received",
+                "From": _phone(first + n % parents), "To": FROM, "NumMedia": "0",
+                "NumSegments": "1", "Body": "7 6 8 9" if n < parents else "Tak",
+                "SmsStatus": "received",
                 "ApiVersion": "2010-04-01"}
         headers = {"Content-Type": "application/x-www-form-urlencoded",
                    "X-Twilio-Signature": validator.compute_signature(PUBLIC_URL + PATH, form)}
@@ -215,6 +219,15 @@ def processed(url: str) -> int:
         engine.dispose()
 
 
+async def until_processed(url: str, count: int, deadline: float) -> int:
+    """Wait until `count` inbox rows are processed (or the deadline); how many are."""
+    done = await asyncio.to_thread(processed, url)
+    while done < count and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+        done = await asyncio.to_thread(processed, url)
+    return done
+
+
 # -- the benchmarks ------------------------------------------------------------------------
 
 async def bench_bare(reqs: list[tuple[dict[str, str], bytes]], concurrency: int,
@@ -222,7 +235,7 @@ async def bench_bare(reqs: list[tuple[dict[str, str], bytes]], concurrency: int,
     proc, base = start("bare", dict(os.environ))
     try:
         await wait_ready(base, proc)
-        await drive(base, reqs[: min(200, len(reqs))], concurrency, time_limit)  # warm-up
+        await drive(base, reqs[:WARM_UP], concurrency, time_limit)  # warm-up
         result = await drive(base, reqs, concurrency, time_limit)
     finally:
         stop(proc)
@@ -233,7 +246,9 @@ async def bench_bare(reqs: list[tuple[dict[str, str], bytes]], concurrency: int,
 async def bench_stemme(url: str, work: Path, args: argparse.Namespace,
                        reqs: list[tuple[dict[str, str], bytes]]) -> dict[str, Any]:
     key_file = work / f"keys-{time.time_ns()}.json"
-    await asyncio.to_thread(populate, url, key_file, args.parents)
+    # Parents of their own for the warm-up, so the measured ones are in the same state.
+    await asyncio.to_thread(populate, url, key_file, args.parents + WARM_UP)
+    warm_up = requests(WARM_UP, WARM_UP, first=args.parents)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEMME_")}
     env.update(STEMME_DATABASE_URL=url, STEMME_KEY_FILE=str(key_file),
                STEMME_DATA_DIR=str(work / "data"), STEMME_PUBLIC_URL=PUBLIC_URL,
@@ -244,12 +259,11 @@ async def bench_stemme(url: str, work: Path, args: argparse.Namespace,
     proc, base = start("stemme", env)
     try:
         await wait_ready(base, proc)
+        await drive(base, warm_up, args.concurrency, args.time_limit)
+        await until_processed(url, WARM_UP, time.perf_counter() + args.time_limit)
         sent = await drive(base, reqs, args.concurrency, args.time_limit)
-        deadline = sent["started"] + args.time_limit
-        done = await asyncio.to_thread(processed, url)
-        while done < sent["ok"] and time.perf_counter() < deadline:
-            await asyncio.sleep(0.05)
-            done = await asyncio.to_thread(processed, url)
+        done = await until_processed(url, WARM_UP + sent["ok"],
+                                     sent["started"] + args.time_limit) - WARM_UP
         elapsed = time.perf_counter() - sent["started"]
     finally:
         stop(proc)
@@ -263,16 +277,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     reqs = requests(args.requests, args.parents)
     results: dict[str, Any] = {"requests": args.requests, "concurrency": args.concurrency,
                                "cpus": os.cpu_count()}
-    results["bare_aiohttp"] = await bench_bare(reqs, args.concurrency, args.time_limit)
-    bare = results["bare_aiohttp"]["requests_per_second"]
+    # Bare runs before and after SQLite, and the faster counts: a moment when the machine was
+    # busy elsewhere must not flatter the ratio.
+    bare_runs = [await bench_bare(reqs, args.concurrency, args.time_limit)]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        backends = [("sqlite", f"sqlite:///{work / 'inbound.db'}")]
-        for name, url in backends:
-            results[name] = await bench_stemme(url, work, args, reqs)
+        results["sqlite"] = await bench_stemme(f"sqlite:///{work / 'inbound.db'}", work, args,
+                                               reqs)
+        bare_runs.append(await bench_bare(reqs, args.concurrency, args.time_limit))
         if args.postgres:
             with temporary_schema(args.postgres, "bench_inbound") as url:
                 results["postgresql"] = await bench_stemme(url, work, args, reqs)
+    results["bare_aiohttp"] = max(bare_runs, key=lambda run: run["requests_per_second"])
+    results["bare_aiohttp"]["runs"] = [run["requests_per_second"] for run in bare_runs]
+    bare = results["bare_aiohttp"]["requests_per_second"]
     for name in ("sqlite", "postgresql"):
         if name in results:
             results[name]["ratio_to_bare"] = round(
@@ -306,7 +324,8 @@ def main() -> None:
     bare = results["bare_aiohttp"]["requests_per_second"]
     print(f"{args.requests:,} signed inbound SMS webhooks, {args.concurrency} in flight, "
           f"{results['cpus']} CPUs")
-    print(f"{'bare aiohttp':>12}: {bare:>8,.0f} requests/s")
+    runs = " and ".join(f"{run:,.0f}" for run in results["bare_aiohttp"]["runs"])
+    print(f"{'bare aiohttp':>12}: {bare:>8,.0f} requests/s (the faster of {runs})")
     for name in ("sqlite", "postgresql"):
         if name not in results:
             continue
