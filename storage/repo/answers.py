@@ -13,10 +13,13 @@ from storage.vault import Vault
 
 _ANSWERS = table_of(Answer)
 # Built once: building the statement per answer cost more than running it.
+# Built once, and run as executemany (one parameter set per item): an IN list would be
+# rendered anew for every message.
 _REPLACED = delete(_ANSWERS).where(
     _ANSWERS.c.conversation_id == bindparam("conversation_id"),
     _ANSWERS.c.instrument == bindparam("instrument"),
-    _ANSWERS.c.item.in_(bindparam("items", expanding=True)))
+    _ANSWERS.c.item == bindparam("answer_item"))
+_INSERT = insert(_ANSWERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,7 @@ def record_answers(
     conversation_id: str,
 ) -> list[str]:
     """Store the answers one message gave in a conversation, replacing earlier answers to the
-    same items there (the newest counts); one DELETE per instrument and one batched INSERT.
+    same items there (the newest counts); one batched DELETE and one batched INSERT.
 
     Every score is checked before anything is written. Later items in `items` win over
     earlier ones to the same item. Returns the new rows' ids.
@@ -96,13 +99,10 @@ def record_answers(
     latest = {(item.instrument, item.item): item for item in items}
     for item in latest.values():
         _check_score(item)
-    by_instrument: dict[str, list[str]] = {}
-    for instrument, item_id in latest:
-        by_instrument.setdefault(instrument, []).append(item_id)
     connection = session.connection()
-    for instrument, item_ids in by_instrument.items():
-        connection.execute(_REPLACED, {"conversation_id": conversation_id,
-                                       "instrument": instrument, "items": item_ids})
+    connection.execute(_REPLACED, [
+        {"conversation_id": conversation_id, "instrument": instrument, "answer_item": item_id}
+        for instrument, item_id in latest])
     rows, ids = [], []
     for item in latest.values():
         # Plain values and one executemany: building a model object cost more than the insert.
@@ -118,7 +118,7 @@ def record_answers(
                      "instrument_version": item.instrument_version, "item": item.item,
                      "score": score, "skipped": item.skipped, "partial": item.partial,
                      "answered_at": answered_at})
-    connection.execute(insert(_ANSWERS), rows)
+    connection.execute(_INSERT, rows)
     return ids
 
 
