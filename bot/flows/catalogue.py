@@ -18,6 +18,8 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     """Put values into {name} fields in one pass; unknown fields and braces stay as written."""
     # One pass, so a value that itself holds "{child}" (a goal in the child's words) is never
     # expanded, and a licensed text with stray braces cannot break the engine.
+    if "{" not in template:  # most messages have no fields
+        return template
     return _FIELD.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 

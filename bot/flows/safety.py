@@ -188,6 +188,8 @@ class Lexicon:
         # Which words each token matches, worked out once per scan; kept no longer than it.
         matched = [self._index.words_matching(token) for token in tokens]
         present = set().union(*matched)
+        if not present:
+            return ()  # every pattern needs at least one word matched
         for term in self._terms:
             if term.category in hits:
                 continue
