@@ -30,8 +30,8 @@ from consent import agreements
 from scheduler.sweep import Due
 from storage import bulk
 from storage.crypto import context
-from storage.models import Case, Conversation, new_id, table_of
-from storage.repo.cases import CaseView
+from storage.models import Conversation, new_id, table_of
+from storage.repo.cases import CaseView, view_open_cases
 from storage.repo.outbox_batch import OutboxBatch, Row
 
 if TYPE_CHECKING:
@@ -58,9 +58,10 @@ class UnexpectedStartEvent(RuntimeError):
 class _First:
     """The engine's first step for one context, shared by everyone who has that context."""
 
-    state_json: str
+    # Encoded once here, sealed per person: the same bytes for everyone with this context.
+    state_json: bytes
     active: bool
-    messages: tuple[tuple[int, str, str], ...]  # (event index, purpose for the gate, payload)
+    messages: tuple[tuple[int, str, bytes], ...]  # (event index, purpose for the gate, payload)
 
 
 def start_many(surveys: Surveys, session: Session, due: Sequence[Due], now: datetime, *,
@@ -97,11 +98,9 @@ class _Batch:
         self.agreed: dict[str, agreements.AgreementState] = {}
         for channel, ids in by_channel.items():
             self.agreed.update(agreements.states(session, ids, channel))
-        case_ids = list(dict.fromkeys(item.case_id for item in due))
-        self.cases: dict[str, Case | None] = {case_ids[0]: session.get(Case, case_ids[0])} \
-            if len(case_ids) == 1 else {case.id: case for case in session.exec(
-                select(Case).where(col(Case.id).in_(case_ids)))}
-        self.views: dict[str, CaseView] = {}
+        # Only open cases start surveys; their views are opened here, as each would be anyway.
+        self.cases = view_open_cases(session, surveys.vault,
+                                     list(dict.fromkeys(item.case_id for item in due)))
         self.by_context: dict[tuple[str, str, str, str, bool, bool], _First] = {}
         self.firsts: dict[tuple[Any, ...], _First] = {}
         self.conversations: list[Row] = []
@@ -120,7 +119,7 @@ class _Batch:
     def start(self, item: Due) -> str | None:
         """Queue one survey start; its conversation id, or None when its case is not open."""
         case = self.cases.get(item.case_id)
-        if case is None or case.status != "open":
+        if case is None:
             return None
         person_id, now = item.participant_id, self.now
         earlier = self.latest.get(person_id)
@@ -136,8 +135,8 @@ class _Batch:
         # The conversation state and the messages are the person's: sealed with their key.
         sealer = self.surveys.vault.sealer(self.session, ("participant", person_id), case.id)
         conversation_id = new_id()
-        state = sealer.seal(first.state_json.encode("utf-8"),
-                            context(_CONVERSATIONS.name, "state", conversation_id))
+        state = sealer.seal(first.state_json, context(_CONVERSATIONS.name, "state",
+                                                      conversation_id))
         self.latest[person_id] = len(self.conversations)
         self.conversations.append(
             (conversation_id, case.id, person_id, item.prompt_id,
@@ -151,12 +150,11 @@ class _Batch:
             for index, purpose, payload in first.messages]
         return conversation_id
 
-    def _first(self, item: Due, case: Case, ask: bool) -> _First:
+    def _first(self, item: Due, case: CaseView, ask: bool) -> _First:
         key = (case.id, item.language, item.role, item.channel, ask, item.took_place)
         first = self.by_context.get(key)  # the same person-kind in the same case: known
         if first is None:
-            ctx = self.surveys.context(self.session, item, case, self.now, ask_consent=ask,
-                                       views=self.views)
+            ctx = self.surveys.context(self.session, item, case, self.now, ask_consent=ask)
             # Everything the engine can read from the context, besides the fixed texts:
             # people in different cases with equal contexts share one step too.
             memo = (ctx.language, ctx.rater, ctx.age_band, ctx.capabilities, ctx.child_name,
@@ -177,12 +175,13 @@ class _Batch:
                 gate = "stop_confirmation" if event.message.purpose == "stop" else purpose
                 body = json.dumps({"message": message_to_dict(event.message)},
                                   ensure_ascii=False)
-                messages.append((index, gate, body))
+                messages.append((index, gate, body.encode("utf-8")))
             elif not isinstance(event, _BOOKKEEPING):
                 raise UnexpectedStartEvent(
                     f"starting a survey produced {type(event).__name__}; survey_start only "
                     "writes messages, so this start must go through Surveys.handle")
-        return _First(result.state.to_json(), result.state.active, tuple(messages))
+        return _First(result.state.to_json().encode("utf-8"), result.state.active,
+                      tuple(messages))
 
     def write(self) -> None:
         """Close what was running, then insert the new conversations and their messages."""

@@ -107,19 +107,13 @@ class Surveys:
         self.config = config or SurveyConfig()
 
     # -- context ---------------------------------------------------------------------------
-    def context(self, session: Session, person: Participant | Due, case: Case,
-                now: datetime, *, ask_consent: bool = False,
-                views: dict[str, CaseView] | None = None) -> FlowContext:
+    def context(self, session: Session, person: Participant | Due, case: Case | CaseView,
+                now: datetime, *, ask_consent: bool = False) -> FlowContext:
         """What the engine may know about this person right now.
 
-        `views` keeps opened cases across calls (a sweep batch: a hundred parents may share
-        one case); it lives no longer than the caller's transaction.
+        `case` may come opened already: a sweep batch opens its cases together.
         """
-        view = views.get(case.id) if views is not None else None
-        if view is None:
-            view = view_case(session, self.vault, case)
-            if views is not None:
-                views[case.id] = view
+        view = case if isinstance(case, CaseView) else view_case(session, self.vault, case)
         born = view.child_birth_date or date(now.year - 10, 1, 1)
         first_name = (view.child_name or "").split(" ")[0] or None
         language: Language = "en" if person.language == "en" else "da"

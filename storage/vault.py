@@ -140,7 +140,8 @@ class Vault:
             return
         now = time.monotonic()
         # Plain rows, not ORM objects: a sweep batch prefetches a thousand keys.
-        rows = session.connection().execute(_PREFETCH, {"owners": [o for _, o in wanted]})
+        rows = session.connection().execute(_PREFETCH,
+                                            {"owners": [o for _, o in wanted]}).all()
         for kid, scope, owner_id, wrapped in rows:
             if (scope, owner_id) in wanted:
                 if kid not in self._keys:

@@ -34,12 +34,12 @@ class OutboxBatch:
         self._stamp = bulk.binder(_TABLE, "created_at", dialect)
 
     def row(self, sealer: Sealer, *, participant_id: str, case_id: str, channel: str,
-            payload: str, purpose: str, key: str) -> Row:
-        """One pending message for `participant_id`, its payload sealed with `sealer`
-        (the participant's own key, from `Vault.sealer`)."""
+            payload: bytes, purpose: str, key: str) -> Row:
+        """One pending message for `participant_id`, its payload (JSON, UTF-8) sealed with
+        `sealer` (the participant's own key, from `Vault.sealer`)."""
         row_id = new_id()
         at = self._stamp(self._clock())
-        sealed = sealer.seal(payload.encode("utf-8"), context(_TABLE.name, "payload", row_id))
+        sealed = sealer.seal(payload, context(_TABLE.name, "payload", row_id))
         return (row_id, key, channel, purpose, participant_id, case_id, sealed, at, "pending",
                 0, at)
 

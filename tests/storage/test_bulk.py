@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, create_engine, insert
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.sqlite import DATETIME
 from sqlmodel import Session, col, select
 
 from storage import bulk
 from storage.crypto import DecryptionError, Sealer, context, key_id_of, new_key, open_sealed
+from storage.db import make_engine
 from storage.models import OutboxMessage, table_of
-from storage.repo import outbox
+from storage.repo import cases, outbox
 from storage.repo.outbox_batch import OutboxBatch
 from storage.vault import Vault
 from tests.storage.helpers import make_case, make_parent
@@ -113,8 +115,8 @@ def test_outbox_rows_of_a_batch_read_back_as_enqueued_ones_do(
         batch = OutboxBatch(session.get_bind().dialect)
         sealer = vault.sealer(session, ("participant", parent.id), case.id)
         rows = [batch.row(sealer, participant_id=parent.id, case_id=case.id, channel="sms",
-                          payload=json.dumps({"message": {"text": text}}), purpose="consent",
-                          key=f"batch:{text}")
+                          payload=json.dumps({"message": {"text": text}}).encode(),
+                          purpose="consent", key=f"batch:{text}")
                 for text in ("hello", "question")]
         OutboxBatch.write(session.connection(), rows)
         session.commit()
@@ -132,3 +134,41 @@ def test_outbox_rows_of_a_batch_read_back_as_enqueued_ones_do(
             assert key_id_of(bytes(row.payload or b"")) == key_id_of(bytes(usual.payload or b""))
         assert question.created_at - hello.created_at == timedelta(microseconds=1)
         assert hello.purpose == "consent"
+
+
+@pytest.mark.parametrize("when", [
+    AT, datetime(2026, 10, 25, 1, 0, tzinfo=UTC), datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(2026, 7, 1, 12, 30, 0, 5, tzinfo=timezone(timedelta(hours=2))),
+])
+def test_a_timestamp_is_bound_as_sqlalchemy_binds_it_on_sqlite(when: datetime) -> None:
+    # The timestamp column's conversion takes a shortcut for UTC times on SQLite; it must
+    # give exactly the text SQLite's own DATETIME type gives for the same UTC time.
+    dialect = make_engine("sqlite://").dialect
+    expected = DATETIME().bind_processor(dialect)(when.astimezone(UTC).replace(tzinfo=None))
+    assert bulk.binder(_OUTBOX, "created_at", dialect)(when) == expected
+
+
+def test_a_naive_timestamp_is_still_refused() -> None:
+    for backend in ("sqlite://", "postgresql+psycopg://"):
+        engine = create_engine(backend)
+        with pytest.raises(ValueError, match="naive"):
+            bulk.binder(_OUTBOX, "created_at", engine.dialect)(datetime(2026, 1, 1))
+
+
+def test_a_batch_opens_only_its_open_cases_as_one_at_a_time_would(
+    engine: Engine, vault: Vault
+) -> None:
+    # Arrange: two cases; the second is closed in this very transaction, not yet flushed.
+    with Session(engine, expire_on_commit=False) as session:
+        kept = make_case(session, vault)
+        closed = make_case(session, vault, name="Ida", email="cw2@example.org")
+        session.commit()
+        closed.status = "closed"
+        session.add(closed)
+
+        # Act
+        views = cases.view_open_cases(session, vault, [kept.id, closed.id, "x" * 32])
+
+        # Assert
+        assert views == {kept.id: cases.view_case(session, vault, kept)}
+        assert views[kept.id].child_name == "Sofie Zebrafinke Hansen"
