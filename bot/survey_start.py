@@ -22,6 +22,7 @@ from bot.flows import (
     SendMessage,
     StartSurvey,
     SurveyStarted,
+    SurveyState,
     new_state,
     step,
 )
@@ -103,6 +104,7 @@ class _Batch:
                                      list(dict.fromkeys(item.case_id for item in due)))
         self.by_context: dict[tuple[str, str, str, str, bool, bool], _First] = {}
         self.firsts: dict[tuple[Any, ...], _First] = {}
+        self.states: dict[tuple[Any, ...], tuple[SurveyState, bytes]] = {}
         self.conversations: list[Row] = []
         self.latest: dict[str, int] = {}  # person -> their newest conversation's row here
         self.closes: list[dict[str, Any]] = []
@@ -180,8 +182,19 @@ class _Batch:
                 raise UnexpectedStartEvent(
                     f"starting a survey produced {type(event).__name__}; survey_start only "
                     "writes messages, so this start must go through Surveys.handle")
-        return _First(result.state.to_json().encode("utf-8"), result.state.active,
-                      tuple(messages))
+        return _First(self._state_json(result.state), result.state.active, tuple(messages))
+
+    def _state_json(self, state: SurveyState) -> bytes:
+        # Contexts that differ only in wording (each case's child) start in equal states, and
+        # an equal state has the same JSON: serialised once. A state holds a dict, so it is
+        # found by its questions and then compared whole.
+        key = (state.at, state.session, state.questions)
+        known = self.states.get(key)
+        if known is not None and known[0] == state:
+            return known[1]
+        encoded = state.to_json().encode("utf-8")
+        self.states[key] = (state, encoded)
+        return encoded
 
     def write(self) -> None:
         """Close what was running, then insert the new conversations and their messages."""
