@@ -124,7 +124,7 @@ class InboundRouter:
         results = [self.route(session, inbounds[row_id], key=f"in:{row_id}", now=now,
                               facts=facts) if row_id in inbounds else None
                    for row_id in inbox_ids]
-        outbox.enqueue_many(session, facts.outbox_rows)
+        facts.outbox.write(conn)
         return results
 
     def _take_and_route(self, session: Session, inbox_id: str,
@@ -193,7 +193,7 @@ class InboundRouter:
             effects.remove_keyboard = (inbound.address, inbound.prompt_message_id)
         effects.add(self.surveys.handle(session, person, event, now, key=key,
                                         known=known.get(person.id),
-                                        queue=facts.outbox_rows if facts else None))
+                                        queue=facts.outbox if facts else None))
         return effects
 
     def _people(self, session: Session, address: str) -> list[Participant]:

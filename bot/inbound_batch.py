@@ -8,7 +8,6 @@ may depend on what the first one changed (a finished survey, a STOP), so it read
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -18,6 +17,7 @@ from bot.surveys import Known
 from consent import agreements
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Conversation, Participant
+from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
 
 
@@ -39,8 +39,8 @@ class Prefetched:
                     chats.add(self._blind[inbound.address])
             except (InvalidPhoneNumber, ValueError):
                 continue  # left to the one-message path, which answers generically
-        # Replies' outbox rows, written together when the batch has been routed.
-        self.outbox_rows: list[dict[str, Any]] = []
+        # Replies, written together when the batch has been routed.
+        self.outbox = OutboxQueue(session.get_bind().dialect)
         self._people: dict[str, list[Participant]] = {}
         self._known: dict[str, Known] = {}
         self._taken: set[str] = set()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.flows import (
@@ -22,21 +22,27 @@ from bot.flows import (
     SendMessage,
     StartSurvey,
     SurveyStarted,
+    SurveyState,
     new_state,
     step,
 )
 from bot.wire import message_to_dict
 from consent import agreements
 from scheduler.sweep import Due
-from storage.models import Case, Conversation, new_id, table_of
-from storage.repo import outbox
-from storage.repo.cases import CaseView
+from storage import bulk
+from storage.crypto import context
+from storage.models import Conversation, new_id, table_of
+from storage.repo.cases import CaseView, view_open_cases
+from storage.repo.outbox_batch import OutboxBatch, Row
 
 if TYPE_CHECKING:
     from bot.surveys import Surveys
 
 _CONVERSATIONS = table_of(Conversation)
-_INSERT = insert(_CONVERSATIONS)
+_COLUMNS = ("id", "case_id", "participant_id", "prompt_id", "status", "version", "started_at",
+            "updated_at", "remind_at", "expires_at", "state")
+_STATUS = _COLUMNS.index("status")
+_INSERT = bulk.insert_many(_CONVERSATIONS, _COLUMNS)
 _CLOSE_ACTIVE = (update(_CONVERSATIONS)
                  .where(_CONVERSATIONS.c.participant_id == bindparam("pid"),
                         _CONVERSATIONS.c.status == "active")
@@ -53,9 +59,10 @@ class UnexpectedStartEvent(RuntimeError):
 class _First:
     """The engine's first step for one context, shared by everyone who has that context."""
 
-    state_json: str
+    # Encoded once here, sealed per person: the same bytes for everyone with this context.
+    state_json: bytes
     active: bool
-    messages: tuple[tuple[int, str, str], ...]  # (event index, purpose for the gate, payload)
+    messages: tuple[tuple[int, str, bytes], ...]  # (event index, purpose for the gate, payload)
 
 
 def start_many(surveys: Surveys, session: Session, due: Sequence[Due], now: datetime, *,
@@ -92,66 +99,64 @@ class _Batch:
         self.agreed: dict[str, agreements.AgreementState] = {}
         for channel, ids in by_channel.items():
             self.agreed.update(agreements.states(session, ids, channel))
-        case_ids = list(dict.fromkeys(item.case_id for item in due))
-        self.cases: dict[str, Case | None] = {case_ids[0]: session.get(Case, case_ids[0])} \
-            if len(case_ids) == 1 else {case.id: case for case in session.exec(
-                select(Case).where(col(Case.id).in_(case_ids)))}
-        self.views: dict[str, CaseView] = {}
+        # Only open cases start surveys; their views are opened here, as each would be anyway.
+        self.cases = view_open_cases(session, surveys.vault,
+                                     list(dict.fromkeys(item.case_id for item in due)))
         self.by_context: dict[tuple[str, str, str, str, bool, bool], _First] = {}
         self.firsts: dict[tuple[Any, ...], _First] = {}
-        self.conversations: list[dict[str, Any]] = []
-        self.latest: dict[str, dict[str, Any]] = {}  # person -> their newest conversation here
+        self.states: dict[tuple[Any, ...], tuple[SurveyState, bytes]] = {}
+        self.conversations: list[Row] = []
+        self.latest: dict[str, int] = {}  # person -> their newest conversation's row here
         self.closes: list[dict[str, Any]] = []
         # person -> the messages of their newest conversation here, in the engine's order
-        self.messages: dict[str, list[dict[str, Any]]] = {}
-        # The same objects on every row, so the columns convert them once.
-        self.remind_at = now + surveys.config.remind_after
-        self.expires_at = now + surveys.config.expire_after
+        self.messages: dict[str, list[Row]] = {}
+        # The batch's timestamps, in the driver's terms once for every row.
+        dialect = session.get_bind().dialect
+        at = bulk.binder(_CONVERSATIONS, "started_at", dialect)
+        self.stamps = (at(now), at(now), at(now + surveys.config.remind_after),
+                       at(now + surveys.config.expire_after))
         # One clock through the batch: each greeting and its first question stay together.
-        self.queued_at = outbox.QueueClock()
+        self.outbox = OutboxBatch(dialect)
 
     def start(self, item: Due) -> str | None:
         """Queue one survey start; its conversation id, or None when its case is not open."""
         case = self.cases.get(item.case_id)
-        if case is None or case.status != "open":
+        if case is None:
             return None
-        person_id, now, vault = item.participant_id, self.now, self.surveys.vault
+        person_id, now = item.participant_id, self.now
         earlier = self.latest.get(person_id)
         if earlier is not None:  # due twice in one batch: the newer survey replaces the older,
-            if earlier["status"] == "active":  # whose messages are never queued
-                earlier["status"] = "replaced"
+            row = self.conversations[earlier]  # whose messages are never queued
+            if row[_STATUS] == "active":
+                self.conversations[earlier] = (*row[:_STATUS], "replaced", *row[_STATUS + 1:])
         elif person_id in self.running:
             self.closes.append({"pid": person_id, "now": now})
         ask = self.surveys.lacks_own_yes(
             self.session, self.agreed.get(person_id, agreements.NOTHING_AGREED), item, now)
         first = self._first(item, case, ask)
+        # The conversation state and the messages are the person's: sealed with their key.
+        sealer = self.surveys.vault.sealer(self.session, ("participant", person_id), case.id)
         conversation_id = new_id()
-        values = {
-            "id": conversation_id, "case_id": case.id, "participant_id": person_id,
-            "prompt_id": item.prompt_id, "status": "active" if first.active else "completed",
-            "version": 1, "started_at": now, "updated_at": now,
-            "remind_at": self.remind_at, "expires_at": self.expires_at,
-            "state": vault.seal_value(self.session, table=_CONVERSATIONS.name, column="state",
-                                      row_id=conversation_id, owner=("participant", person_id),
-                                      case_id=case.id, value=first.state_json)}
-        self.conversations.append(values)
-        self.latest[person_id] = values
-        messages = self.messages[person_id] = []
-        for index, purpose, payload in first.messages:
-            # Keyed as the engine's step from version 0 of this conversation, as `_apply` keys
-            # every later step's messages.
-            messages.append(outbox.sealed_row(
-                self.session, vault, participant_id=person_id, case_id=case.id,
-                channel=item.channel, payload=payload, purpose=purpose,
-                key=f"{conversation_id}:0:{index}", queued_at=self.queued_at()))
+        state = sealer.seal(first.state_json, context(_CONVERSATIONS.name, "state",
+                                                      conversation_id))
+        self.latest[person_id] = len(self.conversations)
+        self.conversations.append(
+            (conversation_id, case.id, person_id, item.prompt_id,
+             "active" if first.active else "completed", 1, *self.stamps, state))
+        # Keyed as the engine's step from version 0 of this conversation, as `_apply` keys
+        # every later step's messages.
+        self.messages[person_id] = [
+            self.outbox.row(sealer, participant_id=person_id, case_id=case.id,
+                            channel=item.channel, payload=payload, purpose=purpose,
+                            key=f"{conversation_id}:0:{index}")
+            for index, purpose, payload in first.messages]
         return conversation_id
 
-    def _first(self, item: Due, case: Case, ask: bool) -> _First:
+    def _first(self, item: Due, case: CaseView, ask: bool) -> _First:
         key = (case.id, item.language, item.role, item.channel, ask, item.took_place)
         first = self.by_context.get(key)  # the same person-kind in the same case: known
         if first is None:
-            ctx = self.surveys.context(self.session, item, case, self.now, ask_consent=ask,
-                                       views=self.views)
+            ctx = self.surveys.context(self.session, item, case, self.now, ask_consent=ask)
             # Everything the engine can read from the context, besides the fixed texts:
             # people in different cases with equal contexts share one step too.
             memo = (ctx.language, ctx.rater, ctx.age_band, ctx.capabilities, ctx.child_name,
@@ -172,19 +177,29 @@ class _Batch:
                 gate = "stop_confirmation" if event.message.purpose == "stop" else purpose
                 body = json.dumps({"message": message_to_dict(event.message)},
                                   ensure_ascii=False)
-                messages.append((index, gate, body))
+                messages.append((index, gate, body.encode("utf-8")))
             elif not isinstance(event, _BOOKKEEPING):
                 raise UnexpectedStartEvent(
                     f"starting a survey produced {type(event).__name__}; survey_start only "
                     "writes messages, so this start must go through Surveys.handle")
-        return _First(result.state.to_json(), result.state.active, tuple(messages))
+        return _First(self._state_json(result.state), result.state.active, tuple(messages))
+
+    def _state_json(self, state: SurveyState) -> bytes:
+        # Contexts that differ only in wording (each case's child) start in equal states, and
+        # an equal state has the same JSON: serialised once. A state holds a dict, so it is
+        # found by its questions and then compared whole.
+        key = (state.at, state.session, state.questions)
+        known = self.states.get(key)
+        if known is not None and known[0] == state:
+            return known[1]
+        encoded = state.to_json().encode("utf-8")
+        self.states[key] = (state, encoded)
+        return encoded
 
     def write(self) -> None:
         """Close what was running, then insert the new conversations and their messages."""
         connection = self.session.connection()
         if self.closes:  # before the inserts: it closes every active survey of the person
             connection.execute(_CLOSE_ACTIVE, self.closes)
-        if self.conversations:
-            connection.execute(_INSERT, self.conversations)
-        outbox.enqueue_many(self.session, [row for rows in self.messages.values()
-                                           for row in rows])
+        _INSERT.execute(connection, self.conversations)
+        OutboxBatch.write(connection, [row for rows in self.messages.values() for row in rows])

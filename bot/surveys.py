@@ -6,11 +6,11 @@ and the outgoing messages are written together, or not at all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
@@ -55,6 +55,7 @@ from storage.models import (
 from storage.repo import outbox
 from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
 from storage.repo.cases import CaseView, goal_texts, view_case
+from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
 
 # Built once: every inbound message asks for its sender's running survey. PostgreSQL locks
@@ -116,19 +117,13 @@ class Surveys:
         self.config = config or SurveyConfig()
 
     # -- context ---------------------------------------------------------------------------
-    def context(self, session: Session, person: Participant | Due, case: Case,
-                now: datetime, *, ask_consent: bool = False,
-                views: dict[str, CaseView] | None = None) -> FlowContext:
+    def context(self, session: Session, person: Participant | Due, case: Case | CaseView,
+                now: datetime, *, ask_consent: bool = False) -> FlowContext:
         """What the engine may know about this person right now.
 
-        `views` keeps opened cases across calls (a sweep batch: a hundred parents may share
-        one case); it lives no longer than the caller's transaction.
+        `case` may come opened already: a sweep batch opens its cases together.
         """
-        view = views.get(case.id) if views is not None else None
-        if view is None:
-            view = view_case(session, self.vault, case)
-            if views is not None:
-                views[case.id] = view
+        view = case if isinstance(case, CaseView) else view_case(session, self.vault, case)
         born = view.child_birth_date or date(now.year - 10, 1, 1)
         first_name = (view.child_name or "").split(" ")[0] or None
         language: Language = "en" if person.language == "en" else "da"
@@ -177,12 +172,12 @@ class Surveys:
 
     def handle(self, session: Session, person: Participant, event: Input, now: datetime,
                *, key: str, known: Known | None = None,
-               queue: list[dict[str, Any]] | None = None) -> Outcome:
+               queue: OutboxQueue | None = None) -> Outcome:
         """Feed one input from the person; replies are keyed by `key` (the inbox row).
 
         `known` is what a batch already read in this transaction, before anything changed;
-        with `queue`, the replies' outbox rows are added to it for the batch to write at once
-        (they are replies, which nothing later in the transaction reads or cancels).
+        with `queue`, the replies are queued there for the batch to write at once (they are
+        replies, which nothing later in the transaction reads or cancels).
         """
         case = session.get(Case, person.case_id)
         if case is None:
@@ -226,7 +221,7 @@ class Surveys:
     def _apply(self, session: Session, person: Participant, case: Case,
                conversation: Conversation | None, state: SurveyState, events: tuple[object, ...],
                now: datetime, *, purpose: str, key: str | None = None,
-               queue: list[dict[str, Any]] | None = None) -> Outcome:
+               queue: OutboxQueue | None = None) -> Outcome:
         outcome = Outcome()
         conv_id = conversation.id if conversation else None
         scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
@@ -237,15 +232,18 @@ class Surveys:
                 # The confirmation of STOP must reach the person who just withdrew.
                 gate_purpose = "stop_confirmation" if event.message.purpose == "stop" \
                     else purpose
-                row = outbox.row_values(session, self.vault, participant=person,
-                                        channel=person.channel,
-                                        message=message_to_dict(event.message),
-                                        purpose=gate_purpose, key=f"{base}:{index}",
-                                        queued_at=queued_at())
+                message = message_to_dict(event.message)
                 if queue is None:
-                    outbox.enqueue_many(session, [row])
+                    outbox.enqueue(session, self.vault, participant=person,
+                                   channel=person.channel, message=message,
+                                   purpose=gate_purpose, key=f"{base}:{index}",
+                                   queued_at=queued_at())
                 else:
-                    queue.append(row)
+                    queue.add(self.vault.sealer(session, person.key_owner(), person.case_id),
+                              participant_id=person.id, case_id=person.case_id,
+                              channel=person.channel, purpose=gate_purpose,
+                              key=f"{base}:{index}", payload=json.dumps(
+                                  {"message": message}, ensure_ascii=False).encode())
                 outcome.messages += 1
             elif isinstance(event, AnswerRecorded):
                 scores.append(ItemScore(event.instrument_id, event.instrument_version,

@@ -15,11 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.windows import BadWindow, ContactWindow, QuietHours, next_allowed, parse_window
+from storage import bulk
 from storage.models import Case, Conversation, DuePrompt, Participant, table_of
 
 log = structlog.get_logger("stemme.sweep")
@@ -119,9 +120,8 @@ def _window(text: str | None) -> ContactWindow | None:
 
 
 _PROMPTS = table_of(DuePrompt)
-_SET_PROMPT = (update(_PROMPTS).where(_PROMPTS.c.id == bindparam("pid"))
-               .values(status=bindparam("status"), due_at=bindparam("due"),
-                       conversation_id=bindparam("cid")))
+# Every claimed prompt gets its new values: driver-level, a batch updates hundreds.
+_SET_PROMPT = bulk.update_many(_PROMPTS, ("status", "due_at", "conversation_id"), where="id")
 _PEOPLE, _CASES = table_of(Participant), table_of(Case)
 _CLAIMED = (sa_select(_PROMPTS.c.id, _PROMPTS.c.kind, _PROMPTS.c.due_at, _PEOPLE.c.id,
                       _PEOPLE.c.case_id, _PEOPLE.c.role, _PEOPLE.c.channel, _PEOPLE.c.language,
@@ -158,7 +158,10 @@ def sweep_batch(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSur
                                .order_by(_PROMPTS.c.due_at)).all() if ids else []
         updates = _start_all(session, rows, now, cfg, start, result)
         if updates:
-            session.connection().execute(_SET_PROMPT, updates)
+            connection = session.connection()
+            at = bulk.binder(_PROMPTS, "due_at", connection.dialect)
+            _SET_PROMPT.execute(connection, [(u["status"], at(u["due"]), u["cid"], u["pid"])
+                                             for u in updates])
         session.commit()
     return result, len(ids)
 

@@ -46,11 +46,6 @@ _INSERT = {
     .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id)
     for postgres in (False, True)
 }
-_INSERT_MANY = {
-    postgres: (pg_insert if postgres else sqlite_insert)(_TABLE)
-    .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    for postgres in (False, True)
-}
 
 # A batch claim not renewed for this long belongs to a process that died or hangs; its rows
 # were never attempted, so another dispatcher may take them. A live dispatcher renews its
@@ -87,7 +82,7 @@ def row_values(
     message: dict[str, Any], purpose: str, key: str, not_before: datetime | None = None,
     address: str | None = None, queued_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The column values of one outbox row, payload sealed: for `enqueue` or `enqueue_many`."""
+    """The column values of one outbox row, payload sealed, for `enqueue`."""
     body: dict[str, Any] = {"message": message}
     if address is not None:
         body["address"] = address
@@ -102,7 +97,7 @@ def sealed_row(
     channel: str, payload: str, purpose: str, key: str, not_before: datetime | None = None,
     queued_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """`row_values` for a payload already in JSON (a batch sends many the same words).
+    """`row_values` for a payload already in JSON (`outbox_batch` builds these as tuples).
 
     A person's messages are sent in the order of `queued_at` (default: now), so messages
     queued together must be given strictly increasing times: see `QueueClock`.
@@ -133,13 +128,6 @@ class QueueClock:
     def __call__(self) -> datetime:
         self._last += self._TICK
         return self._last
-
-
-def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Queue rows made by `row_values` in one executemany; keys already queued are skipped."""
-    if rows:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        session.connection().execute(_INSERT_MANY[postgres], rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from bot.surveys import Surveys
 from consent import agreements
 from scheduler.sweep import Due
 from storage.blind_index import BlindIndex
-from storage.models import Conversation, OutboxMessage, utcnow
+from storage.models import Case, Conversation, OutboxMessage, utcnow
 from storage.vault import Vault
 from tests.pipeline.conftest import World, build_world
 
@@ -109,6 +109,40 @@ def test_a_batch_replaces_a_survey_left_running_from_before(world: World) -> Non
     with Session(world.engine) as session:
         assert session.get(Conversation, old).status == "replaced"  # type: ignore[union-attr]
         assert session.get(Conversation, new).status == "active"  # type: ignore[union-attr]
+
+
+def test_parents_of_two_children_in_one_batch_start_in_the_state_each_would_alone(
+    engine: Engine, vault: Vault, index: BlindIndex
+) -> None:
+    # Arrange: three cases alike but for the child's name; the batch computes two first
+    # steps and serialises their equal states once.
+    alone, first, second = (build_world(engine, vault, index, email=f"cw{n}@example.org")
+                            for n in range(3))
+    with Session(engine) as session:
+        case = session.get(Case, second.case_id)
+        assert case is not None
+        vault.seal(session, case, "child_name", "Ida")
+        session.add(case)
+        session.commit()
+    surveys = Surveys(vault)
+    with Session(engine) as session:
+        solo = surveys.start(session, alone.participant(session, alone.parent_id), utcnow())
+        session.commit()
+
+    # Act
+    with Session(engine) as session:
+        ids = surveys.start_due(session, [due(first, session, first.parent_id),
+                                          due(second, session, second.parent_id)], utcnow())
+        session.commit()
+
+    # Assert: each state is the person's own (opened with their key and row) and the same.
+    states = []
+    with Session(engine) as session:
+        for conversation_id in (solo, *ids):
+            conversation = session.get(Conversation, conversation_id)
+            assert conversation is not None
+            states.append(vault.open(session, conversation, "state"))
+    assert states[0] and states[0] == states[1] == states[2]
 
 
 def parent_says_no(world: World, session: Session) -> None:
