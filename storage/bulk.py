@@ -80,3 +80,9 @@ def update_many(table: Table, columns: Sequence[str], *, where: str) -> DriverMa
     assignments = ", ".join(f"{name} = ?" for name in _names(table, columns))
     [key] = _names(table, [where])
     return DriverMany(f'UPDATE "{table.name}" SET {assignments} WHERE {key} = ?')
+
+
+def delete_many(table: Table, where: Sequence[str]) -> DriverMany:
+    """A DELETE of the rows whose `where` columns equal a row's values (a tuple, in order)."""
+    conditions = " AND ".join(f"{name} = ?" for name in _names(table, where))
+    return DriverMany(f'DELETE FROM "{table.name}" WHERE {conditions}')

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
+from storage import bulk
 from storage.models import Answer, FreeText, Participant, new_id, table_of
 from storage.vault import Vault
 
 _ANSWERS = table_of(Answer)
-# Built once: building the statement per answer cost more than running it.
-# Built once, and run as executemany (one parameter set per item): an IN list would be
-# rendered anew for every message.
-_REPLACED = delete(_ANSWERS).where(
-    _ANSWERS.c.conversation_id == bindparam("conversation_id"),
-    _ANSWERS.c.instrument == bindparam("instrument"),
-    _ANSWERS.c.item == bindparam("answer_item"))
-_INSERT = insert(_ANSWERS)
+# Every inbound rating writes through these: handed to the driver as tuples, since
+# SQLAlchemy's handling of each statement cost more than the statement.
+_REPLACED = bulk.delete_many(_ANSWERS, ("conversation_id", "instrument", "item"))
+_COLUMNS = ("id", "case_id", "participant_id", "conversation_id", "rater_role", "instrument",
+            "instrument_version", "item", "score", "skipped", "partial", "answered_at")
+_INSERT = bulk.insert_many(_ANSWERS, _COLUMNS)
+_BINDERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}
+
+
+def _binders(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """The driver's form of a flag and of a timestamp on `dialect`, as SQLAlchemy binds them."""
+    found = _BINDERS.get(dialect.name)
+    if found is None:
+        found = _BINDERS[dialect.name] = (bulk.binder(_ANSWERS, "skipped", dialect),
+                                          bulk.binder(_ANSWERS, "answered_at", dialect))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,25 +111,21 @@ def record_answers(
     for item in latest.values():
         _check_score(item)
     connection = session.connection()
-    connection.execute(_REPLACED, [
-        {"conversation_id": conversation_id, "instrument": instrument, "answer_item": item_id}
-        for instrument, item_id in latest])
-    rows, ids = [], []
+    flag, stamp = _binders(connection.dialect)
+    _REPLACED.execute(connection, [(conversation_id, instrument, item_id)
+                                   for instrument, item_id in latest])
+    rows, ids, at = [], [], stamp(answered_at)
     for item in latest.values():
-        # Plain values and one executemany: building a model object cost more than the insert.
         row_id = new_id()
         ids.append(row_id)
         score = None if item.score is None else vault.seal_value(
             session, table="answers", column="score", row_id=row_id,
             owner=("participant", person.id), case_id=person.case_id,
             value=f"{item.score:.1f}")
-        rows.append({"id": row_id, "case_id": person.case_id, "participant_id": person.id,
-                     "conversation_id": conversation_id, "rater_role": person.role,
-                     "instrument": item.instrument,
-                     "instrument_version": item.instrument_version, "item": item.item,
-                     "score": score, "skipped": item.skipped, "partial": item.partial,
-                     "answered_at": answered_at})
-    connection.execute(_INSERT, rows)
+        rows.append((row_id, person.case_id, person.id, conversation_id, person.role,
+                     item.instrument, item.instrument_version, item.item, score,
+                     flag(item.skipped), flag(item.partial), at))
+    _INSERT.execute(connection, rows)
     return ids
 
 

@@ -84,11 +84,25 @@ def test_a_driver_update_changes_only_the_row_it_names(engine: Engine) -> None:
                                                                   ("cancelled", later)]
 
 
+def test_a_driver_delete_removes_only_the_rows_matching_every_column(engine: Engine) -> None:
+    delete_many = bulk.delete_many(_OUTBOX, ("channel", "idempotency_key"))
+    with engine.begin() as connection:
+        connection.execute(insert(_OUTBOX), [plain_row(c * 32, key, AT)
+                                             for c, key in (("a", "one"), ("b", "two"),
+                                                            ("c", "three"))])
+        delete_many.execute(connection, [("sms", "one"), ("telegram", "two"), ("sms", "three")])
+
+    with Session(engine) as session:
+        assert session.exec(select(OutboxMessage.idempotency_key)).all() == ["two"]
+
+
 def test_driver_sql_names_only_real_columns_and_has_no_percent_signs() -> None:
     with pytest.raises(KeyError):
         bulk.insert_many(_OUTBOX, ("id", "nonsense"))
     with pytest.raises(KeyError):
         bulk.update_many(_OUTBOX, ("status",), where="nonsense")
+    with pytest.raises(KeyError):
+        bulk.delete_many(_OUTBOX, ("nonsense",))
     with pytest.raises(ValueError):
         bulk.DriverMany("UPDATE outbox SET last_error = '100%' WHERE id = ?")
 
