@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Inbound
@@ -19,6 +19,19 @@ from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Conversation, Participant
 from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
+
+# Built once (a batch's lists go in as expanding parameters): building them per batch cost
+# more than running them.
+_PEOPLE = (select(Participant, Case).join(Case, col(Case.id) == Participant.case_id)
+           .where(or_(col(Participant.phone_index).in_(bindparam("phones", expanding=True)),
+                      col(Participant.chat_index).in_(bindparam("chats", expanding=True))))
+           .order_by(col(Participant.created_at).desc()))
+_ACTIVE = (select(Conversation)
+           .where(col(Conversation.participant_id).in_(bindparam("ids", expanding=True)),
+                  Conversation.status == "active")
+           .order_by(col(Conversation.started_at).desc()))
+# PostgreSQL locks the running surveys for the transaction, as `Surveys.active` does one.
+_RUNNING = {False: _ACTIVE, True: _ACTIVE.with_for_update()}
 
 
 class Prefetched:
@@ -49,24 +62,20 @@ class Prefetched:
         self._cases: list[Case] = []
         if not self._blind:
             return
-        people = list(session.exec(select(Participant).where(or_(
-            col(Participant.phone_index).in_(phones), col(Participant.chat_index).in_(chats)))
-            .order_by(col(Participant.created_at).desc())))
-        for person in people:  # newest first, as the one-message look-up returns them
+        people: list[Participant] = []
+        # Each sender with their case: one query for both.
+        for person, case in session.exec(_PEOPLE, params={"phones": list(phones),
+                                                          "chats": list(chats)}):
+            people.append(person)  # newest first, as the one-message look-up returns them
+            self._cases.append(case)
             blind = person.phone_index if person.phone_index in phones else person.chat_index
             self._people.setdefault(blind or "", []).append(person)
         if not people:
             return
         ids = [person.id for person in people]
-        self._cases = list(session.exec(select(Case).where(
-            col(Case.id).in_({person.case_id for person in people}))))
-        running = select(Conversation).where(col(Conversation.participant_id).in_(ids),
-                                             Conversation.status == "active") \
-            .order_by(col(Conversation.started_at).desc())
-        if session.get_bind().dialect.name == "postgresql":
-            running = running.with_for_update()  # as `Surveys.active` locks one
+        running = _RUNNING[session.get_bind().dialect.name == "postgresql"]
         conversations: dict[str, Conversation] = {}
-        for conversation in session.exec(running):
+        for conversation in session.exec(running, params={"ids": ids}):
             conversations.setdefault(conversation.participant_id, conversation)
         by_channel: dict[str, list[str]] = {}
         for person in people:
