@@ -72,6 +72,10 @@ class Sealer:
         header, nonce = self._header, os.urandom(NONCE_BYTES)
         return header + nonce + self._aead.encrypt(nonce, plaintext, header + aad)
 
+    def open(self, blob: bytes, aad: bytes) -> bytes:
+        """`open_sealed(key, blob, aad)` for a value sealed under this key."""
+        return _open(self._aead, blob, aad)
+
 
 def key_id_of(blob: bytes) -> str:
     """The key id a sealed value names."""
@@ -85,12 +89,16 @@ def key_id_of(blob: bytes) -> str:
 
 def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:
     """Decrypt a sealed value, checking that it belongs where `aad` says."""
+    return _open(AESGCM(key), blob, aad)
+
+
+def _open(aead: AESGCM, blob: bytes, aad: bytes) -> bytes:
     key_id = key_id_of(blob)
     start = 3 + len(key_id)
     header, nonce = blob[:start], blob[start : start + NONCE_BYTES]
     body = blob[start + NONCE_BYTES :]
     try:
-        return AESGCM(key).decrypt(nonce, body, header + aad)
+        return aead.decrypt(nonce, body, header + aad)
     except InvalidTag:
         raise DecryptionError(
             "ciphertext does not belong here or was altered (authentication failed)"

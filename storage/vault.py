@@ -24,8 +24,6 @@ from storage.crypto import (
     context,
     key_id_of,
     new_key,
-    open_sealed,
-    seal,
 )
 from storage.keys import KeyRing
 from storage.models import DataKey, new_id, table_of, utcnow
@@ -64,6 +62,9 @@ class Vault:
         self._ttl = cache_seconds
         self._keys: dict[str, tuple[bytes, float]] = {}
         self._active: dict[tuple[str, str], tuple[str, float]] = {}
+        # A key's cipher, made once: only ever used right after the key itself was looked up
+        # (which is where expiry and destruction are checked), so it outlives nothing.
+        self._ciphers: dict[str, Sealer] = {}
 
     # -- fields ---------------------------------------------------------------------------
     def seal(self, session: Session, row: SealedRow, column: str, value: str | None) -> None:
@@ -74,13 +75,13 @@ class Vault:
         scope, owner = row.key_owner()
         kid, key = self.active_key(session, scope, owner, getattr(row, "case_id", None))
         aad = context(_table(row), column, row.id)
-        setattr(row, column, seal(key, kid, value.encode("utf-8"), aad))
+        setattr(row, column, self._cipher(kid, key).seal(value.encode("utf-8"), aad))
 
     def seal_value(self, session: Session, *, table: str, column: str, row_id: str,
                    owner: tuple[str, str], case_id: str | None, value: str) -> bytes:
         """The same sealing as `seal`, for bulk inserts that build rows as plain values."""
         kid, key = self.active_key(session, owner[0], owner[1], case_id)
-        return seal(key, kid, value.encode("utf-8"), context(table, column, row_id))
+        return self._cipher(kid, key).seal(value.encode("utf-8"), context(table, column, row_id))
 
     def sealer(self, session: Session, owner: tuple[str, str], case_id: str | None) -> Sealer:
         """The owner's current key as a `Sealer`, for sealing many values of one batch.
@@ -115,8 +116,18 @@ class Vault:
     def open_value(self, session: Session, *, table: str, column: str, row_id: str,
                    blob: bytes) -> str:
         """The same opening as `open`, for a value read with a plain (Core) query."""
-        key = self.key_by_id(session, key_id_of(bytes(blob)))
-        return open_sealed(key, bytes(blob), context(table, column, row_id)).decode("utf-8")
+        kid = key_id_of(bytes(blob))
+        key = self.key_by_id(session, kid)
+        return self._cipher(kid, key).open(bytes(blob), context(table, column, row_id)) \
+            .decode("utf-8")
+
+    def _cipher(self, kid: str, key: bytes) -> Sealer:
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            if len(self._ciphers) >= CACHE_MAX:
+                self._ciphers.clear()
+            cipher = self._ciphers[kid] = Sealer(key, kid)
+        return cipher
 
     # -- keys -----------------------------------------------------------------------------
     def _load_active(self, session: Session, scope: str, owner_id: str, case_id: str | None,

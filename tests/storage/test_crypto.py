@@ -6,7 +6,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from storage.crypto import DecryptionError, context, key_id_of, new_key, open_sealed, seal
+from storage.crypto import (
+    DecryptionError,
+    Sealer,
+    context,
+    key_id_of,
+    new_key,
+    open_sealed,
+    seal,
+)
 from storage.models import Case
 from storage.vault import Vault
 from tests.storage.helpers import make_case, make_parent
@@ -78,3 +86,12 @@ def test_sealed_values_survive_a_round_trip_through_the_database(
 
         view = view_participant(session, vault, get_participant(session, parent_id))
         assert (view.name, view.phone) == ("Mette Kirkegaard", "+4512345678")
+
+
+def test_a_sealer_opens_what_it_and_seal_sealed_and_nothing_moved() -> None:
+    key, aad = new_key(), context("answers", "score", "r1")
+    sealer = Sealer(key, "dk_1")
+    for blob in (sealer.seal(b"7.0", aad), seal(key, "dk_1", b"7.0", aad)):
+        assert sealer.open(blob, aad) == open_sealed(key, blob, aad) == b"7.0"
+        with pytest.raises(DecryptionError):
+            sealer.open(blob, context("answers", "score", "r2"))
