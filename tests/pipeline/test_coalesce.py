@@ -26,55 +26,49 @@ class Recorder:
         return [item * 2 for item in items]
 
 
-async def test_callers_who_arrive_during_a_batch_share_the_next_one() -> None:
-    # Arrange: the first batch is held until everyone else has queued.
-    run = Recorder()
+async def queued_behind_a_held_batch(run: Recorder, coalescer: Coalescer[int, int],
+                                     *callers: list[int]) -> list[asyncio.Task[list[int]]]:
+    """A first caller's batch ([0]) held running while `callers` queue; all their tasks."""
     run.release.clear()
-    coalescer = Coalescer(run)
-    first = asyncio.create_task(coalescer.submit([1]))
+    tasks = [asyncio.create_task(coalescer.submit([0]))]
     await asyncio.sleep(0.05)
-    others = [asyncio.create_task(coalescer.submit([n, n + 100])) for n in range(2, 6)]
+    tasks += [asyncio.create_task(coalescer.submit(items)) for items in callers]
     await asyncio.sleep(0.05)
+    return tasks
 
-    # Act
+
+async def test_callers_who_arrive_during_a_batch_share_the_next_one() -> None:
+    run = Recorder()
+    tasks = await queued_behind_a_held_batch(run, Coalescer(run),
+                                             *([n, n + 100] for n in range(2, 6)))
+
     run.release.set()
-    results = await asyncio.gather(first, *others)
+    results = await asyncio.gather(*tasks)
 
-    # Assert: two batches, and each caller got its own results in order.
-    assert run.batches == [[1], [2, 102, 3, 103, 4, 104, 5, 105]]
-    assert results == [[2], [4, 204], [6, 206], [8, 208], [10, 210]]
+    # Two batches, and each caller got its own results in order.
+    assert run.batches == [[0], [2, 102, 3, 103, 4, 104, 5, 105]]
+    assert results == [[0], [4, 204], [6, 206], [8, 208], [10, 210]]
 
 
 async def test_a_batch_is_never_larger_than_its_limit_unless_one_caller_is() -> None:
     run = Recorder()
-    run.release.clear()
-    coalescer = Coalescer(run, max_batch=4)
-    first = asyncio.create_task(coalescer.submit([0]))
-    await asyncio.sleep(0.05)
-    rest = [asyncio.create_task(coalescer.submit(items))
-            for items in ([1, 2], [3, 4], [5, 6, 7, 8, 9], [10])]
-    await asyncio.sleep(0.05)
+    tasks = await queued_behind_a_held_batch(run, Coalescer(run, max_batch=4),
+                                             [1, 2], [3, 4], [5, 6, 7, 8, 9], [10])
 
     run.release.set()
-    await asyncio.gather(first, *rest)
+    await asyncio.gather(*tasks)
 
     assert run.batches == [[0], [1, 2, 3, 4], [5, 6, 7, 8, 9], [10]]
 
 
 async def test_one_callers_bad_input_fails_only_that_caller() -> None:
     run = Recorder()
-    run.release.clear()
-    coalescer = Coalescer(run)
-    first = asyncio.create_task(coalescer.submit([1]))
-    await asyncio.sleep(0.05)
-    good = asyncio.create_task(coalescer.submit([2]))
-    bad = asyncio.create_task(coalescer.submit([-3]))
-    also_good = asyncio.create_task(coalescer.submit([4]))
-    await asyncio.sleep(0.05)
+    first, good, bad, also_good = await queued_behind_a_held_batch(
+        run, Coalescer(run), [2], [-3], [4])
 
     run.release.set()
 
-    assert await first == [2]
+    assert await first == [0]
     assert await good == [4] and await also_good == [8]
     with pytest.raises(ValueError, match="negative"):
         await bad
@@ -84,16 +78,10 @@ async def test_one_callers_bad_input_fails_only_that_caller() -> None:
 
 async def test_a_caller_that_gives_up_does_not_cancel_the_others() -> None:
     run = Recorder()
-    run.release.clear()
-    coalescer = Coalescer(run)
-    first = asyncio.create_task(coalescer.submit([1]))
-    await asyncio.sleep(0.05)
-    leaving = asyncio.create_task(coalescer.submit([2]))
-    staying = asyncio.create_task(coalescer.submit([3]))
-    await asyncio.sleep(0.05)
+    first, leaving, staying = await queued_behind_a_held_batch(run, Coalescer(run), [2], [3])
     leaving.cancel()
 
     run.release.set()
 
-    assert await first == [2] and await staying == [6]
-    assert run.batches == [[1], [2, 3]]
+    assert await first == [0] and await staying == [6]
+    assert run.batches == [[0], [2, 3]]

@@ -65,6 +65,13 @@ def make_family(engine: Engine, vault: Vault, index: BlindIndex, surveys: Survey
         return Family(child.id, parent.id, f"telegram:{5000 + n}", f"tel:+452100000{n}")
 
 
+def router_and_family(engine: Engine, vault: Vault, index: BlindIndex,
+                      n: int) -> tuple[InboundRouter, Family]:
+    surveys = Surveys(vault)
+    router = InboundRouter(engine=engine, vault=vault, index=index, surveys=surveys)
+    return router, make_family(engine, vault, index, surveys, n)
+
+
 def text_from(address: str, text: str, sid: str) -> Inbound:
     provider = "telegram" if address.startswith("telegram:") else "sms"
     return Inbound(provider=provider, provider_id=sid, address=address, kind="text",
@@ -130,9 +137,7 @@ def test_a_batch_ends_as_the_same_messages_one_by_one(
 def test_a_bad_message_costs_its_batch_nothing_but_time(
         engine: Engine, vault: Vault, index: BlindIndex) -> None:
     # Arrange: three stored messages, the middle one's payload unreadable.
-    surveys = Surveys(vault)
-    router = InboundRouter(engine=engine, vault=vault, index=index, surveys=surveys)
-    family = make_family(engine, vault, index, surveys, 3)
+    router, family = router_and_family(engine, vault, index, 3)
     ids = store_all(engine, vault, [text_from(family.phone, "7 6 8 9", "a"),
                                     text_from(family.chat, "7", "b"),
                                     text_from(family.chat, "8", "c")])
@@ -158,9 +163,7 @@ def test_a_bad_message_costs_its_batch_nothing_but_time(
 
 def test_a_row_already_taken_is_not_processed_again_by_a_batch(
         engine: Engine, vault: Vault, index: BlindIndex) -> None:
-    surveys = Surveys(vault)
-    router = InboundRouter(engine=engine, vault=vault, index=index, surveys=surveys)
-    family = make_family(engine, vault, index, surveys, 4)
+    router, family = router_and_family(engine, vault, index, 4)
     ids = store_all(engine, vault, [text_from(family.phone, "7 6 8 9", "x"),
                                     text_from(family.chat, "7", "y")])
     assert router.process(ids[0]) is not None
