@@ -159,7 +159,9 @@ class _Batch:
             ctx = self.surveys.context(self.session, item, case, self.now, ask_consent=ask)
             # Everything the engine can read from the context, besides the fixed texts:
             # people in different cases with equal contexts share one step too.
-            memo = (ctx.language, ctx.rater, ctx.age_band, ctx.capabilities, ctx.child_name,
+            # A discreet context (SMS) never names the child, so its name is not part of it.
+            name = None if ctx.is_discreet else ctx.child_name
+            memo = (ctx.language, ctx.rater, ctx.age_band, ctx.capabilities, name,
                     tuple(ctx.goals.items()), ctx.ask_consent, ctx.discreet, item.took_place)
             first = self.firsts.get(memo)
             if first is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from storage.crypto import KEY_BYTES, UnknownKey, context, key_id_of, new_key, open_sealed, seal
+from storage.crypto import KEY_BYTES, Sealer, UnknownKey, context, key_id_of, new_key, seal
 
 
 class KeyFileError(Exception):
@@ -55,6 +55,9 @@ class KeyRing:
     created: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
     _mtime: float = 0.0
+    # Master key id -> (key, its cipher): a sweep batch unwraps thousands of data keys.
+    _ciphers: dict[str, tuple[bytes, Sealer]] = field(default_factory=dict, repr=False,
+                                                      compare=False)
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
@@ -177,8 +180,11 @@ class KeyRing:
                 f"master key {kid!r} is not in the key file: it was retired, or this is not the "
                 "key file of this database"
             )
-        return open_sealed(self.master_keys[kid], wrapped, context("data_keys", "wrapped",
-                                                                   data_key_id))
+        key = self.master_keys[kid]
+        cached = self._ciphers.get(kid)
+        if cached is None or cached[0] != key:  # a key file re-read may change what an id holds
+            cached = self._ciphers[kid] = (key, Sealer(key, kid))
+        return cached[1].open(wrapped, context("data_keys", "wrapped", data_key_id))
 
     def rotate(self) -> str:
         """Add a new master key version and make it active; returns its id."""

@@ -13,6 +13,7 @@ from consent import agreements
 from scheduler.sweep import Due
 from storage.blind_index import BlindIndex
 from storage.models import Case, Conversation, OutboxMessage, utcnow
+from storage.repo import cases
 from storage.vault import Vault
 from tests.pipeline.conftest import World, build_world
 
@@ -114,8 +115,8 @@ def test_a_batch_replaces_a_survey_left_running_from_before(world: World) -> Non
 def test_parents_of_two_children_in_one_batch_start_in_the_state_each_would_alone(
     engine: Engine, vault: Vault, index: BlindIndex
 ) -> None:
-    # Arrange: three cases alike but for the child's name; the batch computes two first
-    # steps and serialises their equal states once.
+    # Arrange: three cases alike but for the child's name; an SMS never names the child, so
+    # the batch computes one first step for both parents.
     alone, first, second = (build_world(engine, vault, index, email=f"cw{n}@example.org")
                             for n in range(3))
     with Session(engine) as session:
@@ -143,6 +144,45 @@ def test_parents_of_two_children_in_one_batch_start_in_the_state_each_would_alon
             assert conversation is not None
             states.append(vault.open(session, conversation, "state"))
     assert states[0] and states[0] == states[1] == states[2]
+
+
+def test_a_teacher_reads_their_own_pupil_s_name_and_a_parent_by_sms_no_name_in_one_batch(
+    engine: Engine, vault: Vault, index: BlindIndex
+) -> None:
+    # Arrange: two cases alike but for the child's name (Sofie, Ida), each with a teacher on
+    # web chat (which names the child) besides the parent on SMS (which never does).
+    sofie, ida = (build_world(engine, vault, index, email=f"cw{n}@example.org")
+                  for n in range(2))
+    teachers = {}
+    with Session(engine) as session:
+        case = session.get(Case, ida.case_id)
+        assert case is not None
+        vault.seal(session, case, "child_name", "Ida")
+        session.add(case)
+        for world in (sofie, ida):
+            teacher = cases.add_participant(session, vault, index,
+                                            case=cases.get_case(session, world.case_id),
+                                            role="teacher", channel="webchat")
+            agreements.record(session, teacher, action="given", given_by="self",
+                              recorded_by="participant", at=utcnow())
+            teachers[world.case_id] = teacher.id
+        session.commit()
+
+    # Act: both teachers and both parents start in one batch.
+    with Session(engine) as session:
+        Surveys(vault).start_due(session, [due(w, session, pid) for w in (sofie, ida)
+                                           for pid in (teachers[w.case_id], w.parent_id)],
+                                 utcnow())
+        session.commit()
+
+    # Assert
+    def texts(world: World, pid: str) -> str:
+        return " ".join(str(message["text"]) for message in messages_for(world, pid))
+    of_sofie, of_ida = texts(sofie, teachers[sofie.case_id]), texts(ida, teachers[ida.case_id])
+    assert "Sofie" in of_sofie and "Ida" not in of_sofie
+    assert "Ida" in of_ida and "Sofie" not in of_ida
+    parents = texts(sofie, sofie.parent_id), texts(ida, ida.parent_id)
+    assert parents[0] == parents[1] and "Sofie" not in parents[0] and "Ida" not in parents[0]
 
 
 def parent_says_no(world: World, session: Session) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from storage.blind_index import BlindIndex
+from storage.crypto import DecryptionError, new_key
 from storage.keys import KeyFileError, KeyRing
 from storage.models import Case, DataKey
 from storage.repo.cases import get_participant, view_participant
@@ -114,3 +115,20 @@ def test_a_full_key_cache_keeps_the_keys_of_the_batch_under_way(
         assert len(fresh._keys) <= 10
         latest = {fresh._active[owner][0] for owner in owners[8:]}
         assert latest <= set(fresh._keys)
+
+
+def test_unwrapping_follows_a_master_key_that_changed_under_its_id() -> None:
+    # Arrange: a data key wrapped, unwrapped once (its cipher now kept), then the key file
+    # is replaced by one whose "m1" is a different key.
+    ring = KeyRing.generate()
+    data_key = new_key()
+    _, wrapped = ring.wrap(data_key, "dk_1")
+    assert ring.unwrap(wrapped, "dk_1") == data_key
+    other = KeyRing.generate()
+    ring.master_keys = other.master_keys
+
+    # Act / Assert: the old wrapping no longer opens; one made with the new key does.
+    with pytest.raises(DecryptionError):
+        ring.unwrap(wrapped, "dk_1")
+    _, rewrapped = other.wrap(data_key, "dk_1")
+    assert ring.unwrap(rewrapped, "dk_1") == data_key
