@@ -55,6 +55,7 @@ from storage.models import (
 from storage.repo import outbox
 from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
 from storage.repo.cases import CaseView, goal_texts, view_case
+from storage.repo.conversations import save_step
 from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
 
@@ -261,12 +262,15 @@ class Surveys:
                 outcome.completed = True
         self._record_scores(session, person, conv_id, scores, now)
         if conversation is not None:
-            self.vault.seal(session, conversation, "state", state.to_json())
-            conversation.version += 1
-            conversation.updated_at = now
-            if conversation.status == "active" and not state.active:
-                conversation.status = "completed"
-            session.add(conversation)
+            status = conversation.status
+            if status == "active" and not state.active:
+                status = "completed"
+            sealed = self.vault.seal_value(session, table="conversations", column="state",
+                                           row_id=conversation.id,
+                                           owner=conversation.key_owner(),
+                                           case_id=conversation.case_id, value=state.to_json())
+            save_step(session, conversation, state=sealed, updated_at=now, status=status,
+                      remind_at=conversation.remind_at)
         return outcome
 
     def _record_scores(self, session: Session, person: Participant, conv_id: str | None,

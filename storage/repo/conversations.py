@@ -1,0 +1,45 @@
+"""Writing a conversation's new state straight to the driver, keeping its loaded row in step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from storage import bulk
+from storage.models import Conversation, table_of
+
+_TABLE = table_of(Conversation)
+_COLUMNS = ("state", "version", "updated_at", "status", "remind_at")
+_UPDATE = bulk.update_many(_TABLE, _COLUMNS, where="id")
+_STAMPS: dict[str, Callable[[Any], Any]] = {}
+
+
+def _stamp(dialect: Dialect) -> Callable[[Any], Any]:
+    found = _STAMPS.get(dialect.name)
+    if found is None:
+        found = _STAMPS[dialect.name] = bulk.binder(_TABLE, "updated_at", dialect)
+    return found
+
+
+def save_step(session: Session, conversation: Conversation, *, state: bytes, updated_at: datetime,
+              status: str, remind_at: datetime | None) -> None:
+    """Store one step's result (sealed state, next version, status) in one UPDATE now.
+
+    Every inbound message ends with this: the ORM's unit of work cost more than the UPDATE.
+    The loaded row takes the same values as committed ones, so a later read in this
+    transaction sees them and the session has nothing left to write for it.
+    """
+    version = conversation.version + 1
+    connection = session.connection()
+    stamp = _stamp(connection.dialect)
+    _UPDATE.execute(connection, [(state, version, stamp(updated_at), status,
+                                  None if remind_at is None else stamp(remind_at),
+                                  conversation.id)])
+    for name, value in (("state", state), ("version", version), ("updated_at", updated_at),
+                        ("status", status), ("remind_at", remind_at)):
+        set_committed_value(conversation, name, value)
