@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -60,3 +63,14 @@ def test_numbers_are_normalised_to_e164_with_denmark_as_default() -> None:
 def test_an_unreadable_number_is_refused_with_a_hint(bad: str) -> None:
     with pytest.raises(InvalidPhoneNumber):
         normalise_phone(bad)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=8, max_size=8))
+def test_a_danish_number_in_e164_is_its_own_normal_form_as_phonenumbers_says(
+        digits: str) -> None:
+    raw = "+45" + digits
+    number = phonenumbers.parse(raw, "DK")
+    assert phonenumbers.is_possible_number(number)
+    assert normalise_phone(raw) == raw == phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.E164)
