@@ -193,7 +193,8 @@ class InboundRouter:
             effects.remove_keyboard = (inbound.address, inbound.prompt_message_id)
         effects.add(self.surveys.handle(session, person, event, now, key=key,
                                         known=known.get(person.id),
-                                        queue=facts.outbox if facts else None))
+                                        queue=facts.outbox if facts else None,
+                                        views=facts.views if facts else None))
         return effects
 
     def _people(self, session: Session, address: str) -> list[Participant]:

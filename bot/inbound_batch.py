@@ -17,6 +17,7 @@ from bot.surveys import Known
 from consent import agreements
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Conversation, Participant
+from storage.repo.cases import CaseView
 from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
 
@@ -52,8 +53,9 @@ class Prefetched:
                     chats.add(self._blind[inbound.address])
             except (InvalidPhoneNumber, ValueError):
                 continue  # left to the one-message path, which answers generically
-        # Replies, written together when the batch has been routed.
+        # Replies, written together when the batch has been routed; cases opened once.
         self.outbox = OutboxQueue(session.get_bind().dialect)
+        self.views: dict[str, CaseView] = {}
         self._people: dict[str, list[Participant]] = {}
         self._known: dict[str, Known] = {}
         self._taken: set[str] = set()

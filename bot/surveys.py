@@ -173,12 +173,14 @@ class Surveys:
 
     def handle(self, session: Session, person: Participant, event: Input, now: datetime,
                *, key: str, known: Known | None = None,
-               queue: OutboxQueue | None = None) -> Outcome:
+               queue: OutboxQueue | None = None,
+               views: dict[str, CaseView] | None = None) -> Outcome:
         """Feed one input from the person; replies are keyed by `key` (the inbox row).
 
         `known` is what a batch already read in this transaction, before anything changed;
         with `queue`, the replies are queued there for the batch to write at once (they are
-        replies, which nothing later in the transaction reads or cancels).
+        replies, which nothing later in the transaction reads or cancels); `views` keeps the
+        batch's opened cases (see `context`).
         """
         case = session.get(Case, person.case_id)
         if case is None:
@@ -190,7 +192,11 @@ class Surveys:
             conversation = known.conversation
             ask = self.lacks_own_yes(session, known.agreement, Due.of(person), now)
         state = self._load(session, conversation) if conversation else new_state()
-        ctx = self.context(session, person, case, now, ask_consent=ask)
+        view: Case | CaseView = case
+        if views is not None:
+            view = views.get(case.id) or views.setdefault(case.id,
+                                                          view_case(session, self.vault, case))
+        ctx = self.context(session, person, view, now, ask_consent=ask)
         result = step(state, event, ctx)
         return self._apply(session, person, case, conversation, result.state, result.events,
                            now, purpose="reply", key=key, queue=queue)
