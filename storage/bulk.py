@@ -23,10 +23,20 @@ def _same(value: Any) -> Any:
     return value
 
 
+_BINDERS: dict[tuple[str, str, str, str], Callable[[Any], Any]] = {}
+
+
 def binder(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any]:
-    """The conversion SQLAlchemy applies to `column`'s values on `dialect` (identity if none)."""
-    processor = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
-    return processor or _same
+    """The conversion SQLAlchemy applies to `column`'s values on `dialect` (identity if none).
+
+    Made once per column and driver: every inbound message binds its times through these.
+    """
+    key = (table.name, column, dialect.name, dialect.driver)
+    found = _BINDERS.get(key)
+    if found is None:
+        processor = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+        found = _BINDERS[key] = processor or _same
+    return found
 
 
 class DriverMany:

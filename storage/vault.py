@@ -89,7 +89,7 @@ class Vault:
         Bulk rows seal with it as `seal_value` does; it lives no longer than the batch.
         """
         kid, key = self.active_key(session, owner[0], owner[1], case_id)
-        return Sealer(key, kid)
+        return self._cipher(kid, key)
 
     def active_key(
         self, session: Session, scope: str, owner_id: str, case_id: str | None = None

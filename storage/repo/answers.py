@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
 from storage import bulk
@@ -21,16 +18,6 @@ _REPLACED = bulk.delete_many(_ANSWERS, ("conversation_id", "instrument", "item")
 _COLUMNS = ("id", "case_id", "participant_id", "conversation_id", "rater_role", "instrument",
             "instrument_version", "item", "score", "skipped", "partial", "answered_at")
 _INSERT = bulk.insert_many(_ANSWERS, _COLUMNS)
-_BINDERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}
-
-
-def _binders(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-    """The driver's form of a flag and of a timestamp on `dialect`, as SQLAlchemy binds them."""
-    found = _BINDERS.get(dialect.name)
-    if found is None:
-        found = _BINDERS[dialect.name] = (bulk.binder(_ANSWERS, "skipped", dialect),
-                                          bulk.binder(_ANSWERS, "answered_at", dialect))
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +98,8 @@ def record_answers(
     for item in latest.values():
         _check_score(item)
     connection = session.connection()
-    flag, stamp = _binders(connection.dialect)
+    flag = bulk.binder(_ANSWERS, "skipped", connection.dialect)
+    stamp = bulk.binder(_ANSWERS, "answered_at", connection.dialect)
     _REPLACED.execute(connection, [(conversation_id, instrument, item_id)
                                    for instrument, item_id in latest])
     rows, ids, at = [], [], stamp(answered_at)

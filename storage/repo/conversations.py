@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -16,14 +13,6 @@ from storage.models import Conversation, table_of
 _TABLE = table_of(Conversation)
 _COLUMNS = ("state", "version", "updated_at", "status", "remind_at")
 _UPDATE = bulk.update_many(_TABLE, _COLUMNS, where="id")
-_STAMPS: dict[str, Callable[[Any], Any]] = {}
-
-
-def _stamp(dialect: Dialect) -> Callable[[Any], Any]:
-    found = _STAMPS.get(dialect.name)
-    if found is None:
-        found = _STAMPS[dialect.name] = bulk.binder(_TABLE, "updated_at", dialect)
-    return found
 
 
 def save_step(session: Session, conversation: Conversation, *, state: bytes, updated_at: datetime,
@@ -36,7 +25,7 @@ def save_step(session: Session, conversation: Conversation, *, state: bytes, upd
     """
     version = conversation.version + 1
     connection = session.connection()
-    stamp = _stamp(connection.dialect)
+    stamp = bulk.binder(_TABLE, "updated_at", connection.dialect)
     _UPDATE.execute(connection, [(state, version, stamp(updated_at), status,
                                   None if remind_at is None else stamp(remind_at),
                                   conversation.id)])
