@@ -41,9 +41,8 @@ from storage.vault import Vault
 
 log = structlog.get_logger("stemme.inbound")
 _INBOX = table_of(InboxMessage)
-_TAKE = (update(_INBOX).where(_INBOX.c.id == bindparam("row_id"), _INBOX.c.status == "new")
-         .values(status="done", processed_at=bindparam("at"), payload=None))
-_READ = select(_INBOX.c.status, _INBOX.c.payload).where(_INBOX.c.id == bindparam("row_id"))
+# A batch's rows: read, then claimed. Only one processor flips a row from "new", and in the
+# same statement its payload goes (the answers are sealed elsewhere; keep no second copy).
 _READ_MANY = select(_INBOX.c.id, _INBOX.c.payload).where(
     _INBOX.c.id.in_(bindparam("ids", expanding=True)), _INBOX.c.status == "new")
 _TAKE_MANY = (update(_INBOX).where(_INBOX.c.id.in_(bindparam("ids", expanding=True)),
@@ -82,7 +81,7 @@ class InboundRouter:
         """Process one inbox row once; None when another worker already did."""
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                effects = self._take_and_route(session, inbox_id, self.clock())
+                [effects] = self._route_batch(session, [inbox_id], self.clock())
                 session.commit()
                 return effects
         except Exception as exc:
@@ -115,7 +114,7 @@ class InboundRouter:
         conn = session.connection()
         payloads: dict[str, bytes | None] = {
             row.id: row.payload for row in conn.execute(_READ_MANY, {"ids": inbox_ids})}
-        # The claim, as in `_take_and_route`: rows another processor took are left out.
+        # The claim: rows another processor took are left out.
         readable = [row_id for row_id, blob in payloads.items() if blob]
         taken = set(conn.execute(_TAKE_MANY, {"ids": readable, "at": now}).scalars())
         inbounds = {row_id: inbound_from_dict(open_payload(session, self.vault, row_id, blob))
@@ -126,19 +125,6 @@ class InboundRouter:
                    for row_id in inbox_ids]
         facts.outbox.write(conn)
         return results
-
-    def _take_and_route(self, session: Session, inbox_id: str,
-                        now: datetime) -> Effects | None:
-        row = session.connection().execute(_READ, {"row_id": inbox_id}).first()
-        if row is None or row.status != "new" or row.payload is None:
-            return None
-        inbound = inbound_from_dict(open_payload(session, self.vault, inbox_id, row.payload))
-        # The claim: only one processor flips the row, and in the same statement the payload
-        # goes (the answers are sealed elsewhere; keep no second copy).
-        taken = session.connection().execute(_TAKE, {"row_id": inbox_id, "at": now})
-        if taken.rowcount != 1:
-            return None
-        return self.route(session, inbound, key=f"in:{inbox_id}", now=now)
 
     def _count_failure(self, inbox_id: str, exc: Exception) -> None:
         with Session(self.engine) as session:

@@ -7,7 +7,6 @@ conversation state and the outgoing messages, each under that person's own data 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from scheduler.sweep import Due
 from storage import bulk
 from storage.crypto import context
 from storage.models import Conversation, new_id, table_of
+from storage.repo import outbox
 from storage.repo.cases import CaseView, view_open_cases
 from storage.repo.outbox_batch import OutboxBatch, Row
 
@@ -177,8 +177,7 @@ class _Batch:
         for index, event in enumerate(result.events):
             if isinstance(event, SendMessage):
                 gate = "stop_confirmation" if event.message.purpose == "stop" else purpose
-                body = json.dumps({"message": message_to_dict(event.message)},
-                                  ensure_ascii=False)
+                body = outbox.payload_json(message_to_dict(event.message))
                 messages.append((index, gate, body.encode("utf-8")))
             elif not isinstance(event, _BOOKKEEPING):
                 raise UnexpectedStartEvent(

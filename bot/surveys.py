@@ -6,7 +6,6 @@ and the outgoing messages are written together, or not at all.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -192,11 +191,10 @@ class Surveys:
             conversation = known.conversation
             ask = self.lacks_own_yes(session, known.agreement, Due.of(person), now)
         state = self._load(session, conversation) if conversation else new_state()
-        view: Case | CaseView = case
-        if views is not None:
-            view = views.get(case.id) or views.setdefault(case.id,
-                                                          view_case(session, self.vault, case))
-        ctx = self.context(session, person, view, now, ask_consent=ask)
+        if views is not None and case.id not in views:
+            views[case.id] = view_case(session, self.vault, case)
+        ctx = self.context(session, person, views[case.id] if views is not None else case, now,
+                           ask_consent=ask)
         result = step(state, event, ctx)
         return self._apply(session, person, case, conversation, result.state, result.events,
                            now, purpose="reply", key=key, queue=queue)
@@ -233,24 +231,20 @@ class Surveys:
         conv_id = conversation.id if conversation else None
         scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
         base = key or f"{conv_id}:{conversation.version if conversation else 0}"
-        queued_at = outbox.QueueClock()  # this step's messages, in order
+        # This step's messages, in order; written at the end of this step, or of the batch
+        # that passed `queue`. Nothing in between reads them, and a withdrawal in this step
+        # cancels only prompts, not replies (the STOP confirmation must go out).
+        messages = queue if queue is not None else OutboxQueue(session.get_bind().dialect)
         for index, event in enumerate(events):
             if isinstance(event, SendMessage):
                 # The confirmation of STOP must reach the person who just withdrew.
                 gate_purpose = "stop_confirmation" if event.message.purpose == "stop" \
                     else purpose
-                message = message_to_dict(event.message)
-                if queue is None:
-                    outbox.enqueue(session, self.vault, participant=person,
-                                   channel=person.channel, message=message,
-                                   purpose=gate_purpose, key=f"{base}:{index}",
-                                   queued_at=queued_at())
-                else:
-                    queue.add(self.vault.sealer(session, person.key_owner(), person.case_id),
-                              participant_id=person.id, case_id=person.case_id,
-                              channel=person.channel, purpose=gate_purpose,
-                              key=f"{base}:{index}", payload=json.dumps(
-                                  {"message": message}, ensure_ascii=False).encode())
+                messages.add(self.vault.sealer(session, person.key_owner(), person.case_id),
+                             participant_id=person.id, case_id=person.case_id,
+                             channel=person.channel, purpose=gate_purpose,
+                             key=f"{base}:{index}", payload=outbox.payload_json(
+                                 message_to_dict(event.message)).encode("utf-8"))
                 outcome.messages += 1
             elif isinstance(event, AnswerRecorded):
                 scores.append(ItemScore(event.instrument_id, event.instrument_version,
@@ -267,6 +261,8 @@ class Surveys:
                 self._complete(session, conversation, event, now)
                 outcome.completed = True
         self._record_scores(session, person, conv_id, scores, now)
+        if queue is None:
+            messages.write(session.connection())
         if conversation is not None:
             status = conversation.status
             if status == "active" and not state.active:

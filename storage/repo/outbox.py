@@ -83,13 +83,18 @@ def row_values(
     address: str | None = None, queued_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The column values of one outbox row, payload sealed, for `enqueue`."""
+    return sealed_row(session, vault, participant_id=participant.id if participant else None,
+                      case_id=participant.case_id if participant else None, channel=channel,
+                      payload=payload_json(message, address), purpose=purpose, key=key,
+                      not_before=not_before, queued_at=queued_at)
+
+
+def payload_json(message: dict[str, Any], address: str | None = None) -> str:
+    """An outbox row's payload before sealing: the message, and where to if not the person's."""
     body: dict[str, Any] = {"message": message}
     if address is not None:
         body["address"] = address
-    return sealed_row(session, vault, participant_id=participant.id if participant else None,
-                      case_id=participant.case_id if participant else None, channel=channel,
-                      payload=json.dumps(body, ensure_ascii=False), purpose=purpose, key=key,
-                      not_before=not_before, queued_at=queued_at)
+    return json.dumps(body, ensure_ascii=False)
 
 
 def sealed_row(
