@@ -25,7 +25,7 @@ from bot.inbound_batch import Prefetched
 from bot.surveys import Outcome, Surveys
 from bot.wire import inbound_from_dict, message_to_dict
 from consent.withdrawal import mark_unreachable
-from storage.blind_index import BlindIndex
+from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import (
     Conversation,
     InboxMessage,
@@ -155,8 +155,15 @@ class InboundRouter:
         if inbound.kind == "status":
             return effects
         taken = facts.take(inbound.address) if facts is not None else None
-        people, known = taken if taken is not None else (
-            self._people(session, inbound.address), {})
+        try:
+            people, known = taken if taken is not None else (
+                self._people(session, inbound.address), {})
+        except InvalidPhoneNumber:
+            # A sender that is no phone number (a short code, a name): no one of ours, and
+            # nothing a reply could reach. Stored and done, not retried as a failure.
+            log.info("inbound from a sender that is not a phone number",
+                     provider=inbound.provider)
+            return effects
         if inbound.kind == "blocked":
             for blocked in people:
                 mark_unreachable(session, blocked, at=now, reason="telegram:blocked")

@@ -52,7 +52,7 @@ class Prefetched:
                     self._blind[inbound.address] = index.chat(value)
                     chats.add(self._blind[inbound.address])
             except (InvalidPhoneNumber, ValueError):
-                continue  # left to the one-message path, which answers generically
+                continue  # no one of ours: left to `InboundRouter.route`, which says so
         # Replies, written together when the batch has been routed; cases opened once.
         self.outbox = OutboxQueue(session.get_bind().dialect)
         self.views: dict[str, CaseView] = {}

@@ -174,3 +174,26 @@ def test_a_row_already_taken_is_not_processed_again_by_a_batch(
     with Session(engine) as session:
         assert len(session.exec(select(Answer).where(
             Answer.participant_id == family.parent_id)).all()) == 4
+
+
+def test_a_sender_that_is_no_phone_number_is_done_with_quietly_not_retried(
+        engine: Engine, vault: Vault, index: BlindIndex) -> None:
+    # Arrange: a short code and a named sender, among a parent's answer.
+    router, family = router_and_family(engine, vault, index, 5)
+    ids = store_all(engine, vault, [text_from("tel:Telia", "Din regning", "n1"),
+                                    text_from(family.phone, "7 6 8 9", "n2"),
+                                    text_from("tel:1234", "Kode 99", "n3")])
+
+    # Act
+    with capture_logs() as logs:
+        effects = router.process_many(ids)
+
+    # Assert: all done in the one batch, nothing queued for them, the parent answered.
+    assert [e is not None for e in effects] == [True, True, True]
+    assert not [e for e in logs if e["log_level"] in ("warning", "error")]
+    with Session(engine) as session:
+        assert {r.status for r in session.exec(select(InboxMessage))} == {"done"}
+        assert session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.participant_id).is_(None))).all() == []
+        assert len(session.exec(select(Answer).where(
+            Answer.participant_id == family.parent_id)).all()) == 4
