@@ -56,6 +56,8 @@ ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 FROM = "+4550000000"
 WARM_UP = 200  # requests each server gets before it is measured
+MODES = {"sqlite": "sqlite", "sqlite_writer_process": "sqlite, writer process",
+         "postgresql": "postgresql", "postgresql_writer_process": "postgresql, writer process"}
 
 
 def _phone(n: int) -> str:
@@ -244,7 +246,8 @@ async def bench_bare(reqs: list[tuple[dict[str, str], bytes]], concurrency: int,
 
 
 async def bench_stemme(url: str, work: Path, args: argparse.Namespace,
-                       reqs: list[tuple[dict[str, str], bytes]]) -> dict[str, Any]:
+                       reqs: list[tuple[dict[str, str], bytes]],
+                       writer_process: bool = False) -> dict[str, Any]:
     key_file = work / f"keys-{time.time_ns()}.json"
     # Parents of their own for the warm-up, so the measured ones are in the same state.
     await asyncio.to_thread(populate, url, key_file, args.parents + WARM_UP)
@@ -255,7 +258,8 @@ async def bench_stemme(url: str, work: Path, args: argparse.Namespace,
                STEMME_QUIET_HOURS="", STEMME_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                STEMME_TWILIO_AUTH_TOKEN=AUTH_TOKEN, STEMME_TWILIO_FROM=FROM,
                # Nothing is sent (no dispatcher); an address that refuses, to be sure.
-               STEMME_TWILIO_API_URL="http://127.0.0.1:9")
+               STEMME_TWILIO_API_URL="http://127.0.0.1:9",
+               STEMME_WRITER_PROCESS=str(writer_process).lower())
     proc, base = start("stemme", env)
     try:
         await wait_ready(base, proc)
@@ -284,14 +288,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(tmp)
         results["sqlite"] = await bench_stemme(f"sqlite:///{work / 'inbound.db'}", work, args,
                                                reqs)
+        results["sqlite_writer_process"] = await bench_stemme(
+            f"sqlite:///{work / 'inbound-wp.db'}", work, args, reqs, writer_process=True)
         bare_runs.append(await bench_bare(reqs, args.concurrency, args.time_limit))
         if args.postgres:
             with temporary_schema(args.postgres, "bench_inbound") as url:
                 results["postgresql"] = await bench_stemme(url, work, args, reqs)
+            with temporary_schema(args.postgres, "bench_inbound_wp") as url:
+                results["postgresql_writer_process"] = await bench_stemme(
+                    url, work, args, reqs, writer_process=True)
     results["bare_aiohttp"] = max(bare_runs, key=lambda run: run["requests_per_second"])
     results["bare_aiohttp"]["runs"] = [run["requests_per_second"] for run in bare_runs]
     bare = results["bare_aiohttp"]["requests_per_second"]
-    for name in ("sqlite", "postgresql"):
+    for name in MODES:
         if name in results:
             results[name]["ratio_to_bare"] = round(
                 results[name]["messages_per_second"] / bare, 3)
@@ -325,12 +334,12 @@ def main() -> None:
     print(f"{args.requests:,} signed inbound SMS webhooks, {args.concurrency} in flight, "
           f"{results['cpus']} CPUs")
     runs = " and ".join(f"{run:,.0f}" for run in results["bare_aiohttp"]["runs"])
-    print(f"{'bare aiohttp':>12}: {bare:>8,.0f} requests/s (the faster of {runs})")
-    for name in ("sqlite", "postgresql"):
+    print(f"{'bare aiohttp':>23}: {bare:>8,.0f} requests/s (the faster of {runs})")
+    for name in MODES:
         if name not in results:
             continue
         r = results[name]
-        print(f"{name:>12}: {r['messages_per_second']:>8,.0f} messages/s processed durably "
+        print(f"{MODES[name]:>23}: {r['messages_per_second']:>8,.0f} messages/s processed durably "
               f"({r['acknowledged_per_second']:,.0f}/s acknowledged; {r['processed']:,} of "
               f"{r['acknowledged']:,} in {r['seconds']} s) = {r['ratio_to_bare']:.3f} of bare")
 

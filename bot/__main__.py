@@ -4,4 +4,6 @@ import sys
 
 from bot.cli import main
 
-sys.exit(main())
+# Guarded: the writer process (spawned) imports this module again as __mp_main__.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -70,8 +70,7 @@ def create_app(runtime: Runtime, services: Services | None = None,
     app[webhooks.VAULT] = runtime.vault
     app[webhooks.ON_STORED] = services.on_stored
     app[webhooks.TASKS] = set()
-    app[webhooks.STORE] = webhooks.inbox_store(runtime.engine, runtime.vault,
-                                               services.inbox_writer)
+    app[webhooks.STORE] = services.inbox_store
     app[webchat_page.SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -80,20 +79,12 @@ def create_app(runtime: Runtime, services: Services | None = None,
     dashboard_routes.add_routes(app, runtime)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        if background:
-            await services.start()
-        else:
-            for channel in services.channels.values():
-                await channel.start()
+        await (services.start() if background else services.open())
         yield
         tasks = app[webhooks.TASKS]
         if tasks:  # let acknowledged messages finish processing before we go
             await asyncio.wait(tasks, timeout=10)
-        if background:
-            await services.stop()
-        else:
-            for channel in services.channels.values():
-                await channel.close()
+        await (services.stop() if background else services.close())
 
     app.cleanup_ctx.append(lifecycle)
     return app

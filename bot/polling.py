@@ -14,7 +14,6 @@ from telegram.error import NetworkError, TelegramError
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_updates import parse_update
 from bot.services import Services
-from bot.webhooks import store_all
 from storage.models import utcnow
 
 log = structlog.get_logger("stemme.polling")
@@ -46,7 +45,6 @@ async def poll(services: Services, stop: asyncio.Event, *, timeout: int = 25) ->
         inbounds = []
         for update in updates:
             inbounds += parse_update(update.to_dict(), received_at=utcnow())
-        rt = services.rt
-        new_ids = await asyncio.to_thread(store_all, rt.engine, rt.vault, inbounds)
+        new_ids = await services.store(inbounds)
         offset = max(u.update_id for u in updates) + 1  # confirmed only after the commit
         await services.on_stored(new_ids)

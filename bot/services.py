@@ -6,22 +6,21 @@ import asyncio
 import os
 import socket
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session
 
-from bot.channels.base import Handler
+from bot.channels.base import Handler, Inbound
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio_sms import TwilioSmsChannel
 from bot.channels.webchat import WebChatChannel
 from bot.coalesce import Coalescer
 from bot.dispatch import DispatchConfig, Dispatcher
-from bot.inbound import Effects, InboundRouter
+from bot.inbound import Effects
 from bot.runtime import Runtime
-from bot.surveys import SurveyConfig, Surveys
+from bot.writer import InboxWriter, ProcessWriter, ThreadWriter, build_router
 from consent.coming_of_age import flag_new_fifteens
 from consent.retention import DEFAULT_MONTHS, closed_for_review
 from reports.mailer import Mailer, outbox_dir
@@ -67,10 +66,8 @@ class Services:
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.channels = dict(channels) if channels is not None else build_channels(rt)
         s = rt.settings
-        self.surveys = Surveys(rt.vault, SurveyConfig(text_packs_dir=s.text_packs_dir,
-                                                      lexicon_path=s.risk_lexicon_file))
-        self.router = InboundRouter(engine=rt.engine, vault=rt.vault, index=rt.index,
-                                    surveys=self.surveys)
+        self.router = build_router(rt)
+        self.surveys = self.router.surveys
         self.dispatcher = Dispatcher(
             engine=rt.engine, vault=rt.vault, channels=self.channels, worker=self.worker,
             rates={"sms": s.sms_segments_per_second,
@@ -85,14 +82,21 @@ class Services:
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeping = asyncio.Lock()
-        # Inbound writes take turns on one thread: SQLite has one writer anyway, and a second
+        # Inbound writes take turns on one writer: SQLite has one writer anyway, and a second
         # thread would spend its turn in SQLite's busy wait. Messages stored together are
         # processed together, in one transaction.
-        self.inbox_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
+        self.writer: InboxWriter = (ProcessWriter(s) if s.writer_process
+                                    else ThreadWriter(rt, self.router))
+        self.inbox_store: Coalescer[Inbound, str | None] = Coalescer(
+            self.writer.store, executor=self.writer.executor)
         self._processing: Coalescer[str, Effects | None] = Coalescer(
-            self.router.process_many, executor=self.inbox_writer)
+            self.writer.process, executor=self.writer.executor)
 
     # -- inbound -------------------------------------------------------------------------
+    async def store(self, inbounds: list[Inbound]) -> list[str]:
+        """Commit inbound messages to the inbox; the ids stored for the first time."""
+        return [row_id for row_id in await self.inbox_store.submit(inbounds) if row_id]
+
     async def on_stored(self, inbox_ids: list[str]) -> None:
         """Process newly stored inbound messages (called after the webhook's commit)."""
         size = self._processing.max_batch  # recovery may bring hundreds: one batch at a time
@@ -184,10 +188,21 @@ class Services:
             log.exception("weekly digest failed")
 
     # -- lifecycle -----------------------------------------------------------------------
-    async def start(self) -> None:
-        """Open channels, recover the inbox, start the dispatcher loop and the sweep job."""
+    async def open(self) -> None:
+        """Open the channels and the inbox writer (enough to take webhooks)."""
         for channel in self.channels.values():
             await channel.start()
+        await asyncio.to_thread(self.writer.warm_up)
+
+    async def close(self) -> None:
+        """Close the channels; the writer finishes its batch."""
+        for channel in self.channels.values():
+            await channel.close()
+        await asyncio.to_thread(self.writer.shutdown)
+
+    async def start(self) -> None:
+        """Open, recover the inbox, start the dispatcher loop and the sweep job."""
+        await self.open()
         await self.recover_inbox()
         task = asyncio.create_task(self.dispatcher.run_forever(self._stop))
         self._tasks.add(task)
@@ -212,6 +227,4 @@ class Services:
         self.dispatcher.wake.set()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
-        for channel in self.channels.values():
-            await channel.close()
-        self.inbox_writer.shutdown(wait=True)
+        await self.close()

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     sms_segments_per_second: float = Field(default=1.0, gt=0)  # a long code: about 1/s
     telegram_messages_per_second: float = Field(default=30.0, gt=0)  # Bot API's overall limit
     send_max_attempts: int = Field(default=8, ge=1, le=50)  # then the message is marked failed
+    # Store and process inbound messages in a child process: a second core for heavy traffic.
+    writer_process: bool = False
 
     smtp_url: str | None = Field(default=None, repr=False)
     digest_from: str | None = None

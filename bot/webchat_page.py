@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.channels.base import ForgedRequest, MalformedRequest
 from bot.i18n import t
-from bot.webhooks import CHANNELS, ENGINE, VAULT, store_all
+from bot.webhooks import CHANNELS, ENGINE, VAULT
 from storage.models import OutboxMessage, utcnow
 from storage.repo.invites import resolve_webchat
 from storage.repo.outbox import open_payload
@@ -71,9 +71,8 @@ async def chat_post(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="unknown chat") from None
     except MalformedRequest:
         raise web.HTTPBadRequest(text="malformed") from None
-    new_ids = await asyncio.to_thread(store_all, request.app[ENGINE], request.app[VAULT],
-                                      inbounds)
     services = request.app[SERVICES]
+    new_ids = await services.store(inbounds)  # type: ignore[attr-defined]
     if new_ids:
         await services.on_stored(new_ids)  # type: ignore[attr-defined]
         # Web chat "sends" by storing: run its dispatch now, so the reply is on the next page.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 
 from aiohttp import web
 from sqlalchemy import Engine
@@ -13,10 +12,8 @@ from sqlmodel import Session
 from bot.channels.base import ForgedRequest, Handler, Inbound, MalformedRequest
 from bot.channels.twilio_sms import empty_twiml
 from bot.coalesce import Coalescer
-from bot.wire import inbound_to_dict
 from consent.withdrawal import withdraw
 from storage.models import Participant, utcnow
-from storage.repo.inbox import Delivery, store_many
 from storage.repo.outbox import mark_delivery
 from storage.vault import Vault
 
@@ -29,31 +26,6 @@ VAULT = web.AppKey("vault", Vault)
 ON_STORED = web.AppKey("on_stored", object)
 TASKS = web.AppKey("background_tasks", set)
 STORE = web.AppKey("inbox_store", Coalescer)
-
-
-def store_each(engine: Engine, vault: Vault, inbounds: list[Inbound]) -> list[str | None]:
-    """Store every inbound message in one transaction: per message its new row id, or None.
-
-    The commit happens before the webhook answers 2xx, so an acknowledged message survives a
-    crash; a redelivered provider id stores nothing (None) and so is processed only once.
-    """
-    with Session(engine) as session:
-        stored = store_many(session, vault, [
-            Delivery(inbound.provider, inbound.provider_id, inbound_to_dict(inbound),
-                     inbound.received_at) for inbound in inbounds])
-        session.commit()
-    return stored
-
-
-def store_all(engine: Engine, vault: Vault, inbounds: list[Inbound]) -> list[str]:
-    """Store every inbound message in one transaction; the ids stored for the first time."""
-    return [row_id for row_id in store_each(engine, vault, inbounds) if row_id]
-
-
-def inbox_store(engine: Engine, vault: Vault,
-                executor: Executor | None = None) -> Coalescer[Inbound, str | None]:
-    """The webhooks' store: requests that arrive together share one transaction."""
-    return Coalescer(lambda inbounds: store_each(engine, vault, inbounds), executor=executor)
 
 
 async def _verified(request: web.Request, name: str) -> list[Inbound]:

@@ -1,4 +1,7 @@
-"""The whole pipeline over real HTTP: webhook -> inbox -> engine -> outbox -> fake provider."""
+"""The whole pipeline over real HTTP: webhook -> inbox -> engine -> outbox -> fake provider.
+
+Each spec runs with the inbox writer as a thread of the server and as a process of its own.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +22,12 @@ CHAT = 5551234
 PHONE = "+4520304050"
 
 
-@pytest.fixture
-async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
+@pytest.fixture(params=["writer_thread", "writer_process"])
+async def stemme(request: pytest.FixtureRequest, tmp_path: Path, db_url: str,
+                 fake_telegram: FakeTelegramAPI,
                  fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio)
+    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio,
+                             writer_process=request.param == "writer_process")
     app.make_case()
     yield app
     await app.client.close()

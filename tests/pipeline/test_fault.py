@@ -312,6 +312,7 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")
+        self.orphans: list[int] = []
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port",
                                       str(self.port)], env=env, cwd=cwd,
                                      stdout=self._log, stderr=self._log)
@@ -329,7 +330,14 @@ class Server:
             await asyncio.sleep(0.1)
         raise AssertionError("the server did not answer /healthz in time")
 
+    def children(self) -> list[int]:
+        """Its child processes (the writer process, when it has one)."""
+        pid = self.proc.pid
+        path = Path(f"/proc/{pid}/task/{pid}/children")
+        return [int(child) for child in path.read_text().split()] if path.exists() else []
+
     def kill(self) -> None:
+        self.orphans = self.children()
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()  # reaped: a zombie would still look alive to the next process
         self._log.close()
@@ -381,10 +389,21 @@ def _counts(url: str) -> tuple[int, int]:
         engine.dispose()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and \
+        Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("writer", ["thread", "process"])
 async def test_a_killed_server_loses_no_acknowledged_message_and_sends_each_sms_once(
-    tmp_path: Path, db_url: str, fake_twilio: FakeTwilioAPI, fake_telegram: FakeTelegramAPI
+    tmp_path: Path, db_url: str, writer: str, fake_twilio: FakeTwilioAPI,
+    fake_telegram: FakeTelegramAPI
 ) -> None:
     # Arrange: 200 SMS queued before the server starts; it sends ~70 a second.
     key_file = tmp_path / "keys.json"
@@ -398,7 +417,8 @@ async def test_a_killed_server_loses_no_acknowledged_message_and_sends_each_sms_
                STEMME_TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN, STEMME_TWILIO_FROM=TWILIO_FROM,
                STEMME_TWILIO_API_URL=fake_twilio.url, STEMME_TELEGRAM_TOKEN=TELEGRAM_TOKEN,
                STEMME_TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
-               STEMME_TELEGRAM_API_URL=fake_telegram.url)
+               STEMME_TELEGRAM_API_URL=fake_telegram.url,
+               STEMME_WRITER_PROCESS=str(writer == "process").lower())
     log = tmp_path / "serve.log"
     acked: set[int] = set()
     killed = asyncio.Event()
@@ -434,6 +454,10 @@ async def test_a_killed_server_loses_no_acknowledged_message_and_sends_each_sms_
         await asyncio.wait_for(killed.wait(), 20)
         acknowledged = set(acked)
         sent_before_restart = len(fake_twilio.messages)
+        # A writer process goes with its server: nothing keeps writing behind the restart.
+        orphans_gone = time.monotonic() + 10
+        while any(map(_alive, first.orphans)) and time.monotonic() < orphans_gone:
+            await asyncio.sleep(0.05)
 
         second = Server(env, tmp_path, log)
         try:
@@ -460,6 +484,8 @@ async def test_a_killed_server_loses_no_acknowledged_message_and_sends_each_sms_
     engine.dispose()
     report = log.read_text(errors="replace")[-3000:]
     assert 0 < sent_before_restart < 2 * PARENTS and 0 < len(acknowledged) < PARENTS
+    assert (len(first.orphans) >= 1) == (writer == "process")
+    assert not any(map(_alive, first.orphans)), "a writer outlived its server"
     # Every acknowledged webhook was processed, and every redelivered one once.
     assert all(inbox.get(f"SM{n:032x}") == "done" for n in acknowledged), report
     assert Counter(inbox.values()) == {"done": PARENTS}, report

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 from bot.channels.base import Inbound
 from bot.inbound import InboundRouter
 from bot.surveys import Surveys
-from bot.webhooks import store_all
+from bot.writer import store_each
 from consent import agreements
 from storage.blind_index import BlindIndex
 from storage.models import (
@@ -72,6 +72,10 @@ def router_and_family(engine: Engine, vault: Vault, index: BlindIndex,
     return router, make_family(engine, vault, index, surveys, n)
 
 
+def _store(engine: Engine, vault: Vault, inbounds: list[Inbound]) -> list[str]:
+    return [row_id for row_id in store_each(engine, vault, inbounds) if row_id]
+
+
 def text_from(address: str, text: str, sid: str) -> Inbound:
     provider = "telegram" if address.startswith("telegram:") else "sms"
     return Inbound(provider=provider, provider_id=sid, address=address, kind="text",
@@ -114,9 +118,9 @@ def test_a_batch_ends_as_the_same_messages_one_by_one(
 
     # Act
     for inbound in script(alone, "alone"):
-        for row_id in store_all(engine, vault, [inbound]):
+        for row_id in _store(engine, vault, [inbound]):
             router.process(row_id)
-    ids = store_all(engine, vault, script(together, "batch"))
+    ids = _store(engine, vault, script(together, "batch"))
     with capture_logs() as logs:
         effects = router.process_many(ids)
 
@@ -138,7 +142,7 @@ def test_a_bad_message_costs_its_batch_nothing_but_time(
         engine: Engine, vault: Vault, index: BlindIndex) -> None:
     # Arrange: three stored messages, the middle one's payload unreadable.
     router, family = router_and_family(engine, vault, index, 3)
-    ids = store_all(engine, vault, [text_from(family.phone, "7 6 8 9", "a"),
+    ids = _store(engine, vault, [text_from(family.phone, "7 6 8 9", "a"),
                                     text_from(family.chat, "7", "b"),
                                     text_from(family.chat, "8", "c")])
     with Session(engine) as session:
@@ -164,7 +168,7 @@ def test_a_bad_message_costs_its_batch_nothing_but_time(
 def test_a_row_already_taken_is_not_processed_again_by_a_batch(
         engine: Engine, vault: Vault, index: BlindIndex) -> None:
     router, family = router_and_family(engine, vault, index, 4)
-    ids = store_all(engine, vault, [text_from(family.phone, "7 6 8 9", "x"),
+    ids = _store(engine, vault, [text_from(family.phone, "7 6 8 9", "x"),
                                     text_from(family.chat, "7", "y")])
     assert router.process(ids[0]) is not None
 
@@ -180,7 +184,7 @@ def test_a_sender_that_is_no_phone_number_is_done_with_quietly_not_retried(
         engine: Engine, vault: Vault, index: BlindIndex) -> None:
     # Arrange: a short code and a named sender, among a parent's answer.
     router, family = router_and_family(engine, vault, index, 5)
-    ids = store_all(engine, vault, [text_from("tel:Telia", "Din regning", "n1"),
+    ids = _store(engine, vault, [text_from("tel:Telia", "Din regning", "n1"),
                                     text_from(family.phone, "7 6 8 9", "n2"),
                                     text_from("tel:1234", "Kode 99", "n3")])
 
