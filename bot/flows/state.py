@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal, cast
 
 from bot.flows.instruments import ScaleType
@@ -122,8 +123,18 @@ class SurveyState:
         }
 
     def to_json(self) -> str:
-        """The state as a compact JSON string."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+        """The state as JSON: `json.dumps(to_dict(), ensure_ascii=False, sort_keys=True)`.
+
+        Written out by hand around the questions, which a survey fixes when it starts: their
+        text is made once per question list, not at every answer.
+        """
+        answers = json.dumps({key: {"score": answer.score, "skipped": answer.skipped}
+                              for key, answer in self.answers.items()},
+                             ensure_ascii=False, sort_keys=True)
+        return (f'{{"answers": {answers}, "at": {_string(self.at)}, "misses": {self.misses}, '
+                f'"questions": {_questions_json(self.questions)}, '
+                f'"resume_at": {_string(self.resume_at)}, "schema": {SCHEMA}, '
+                f'"session": {"true" if self.session else "false"}}}')
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SurveyState:
@@ -131,18 +142,7 @@ class SurveyState:
         try:
             if data.get("schema") != SCHEMA:
                 raise StateError(f"unknown state schema {data.get('schema')!r}")
-            questions = tuple(
-                Question(
-                    id=str(q["id"]),
-                    instrument=str(q["instrument"]),
-                    version=str(q["version"]),
-                    item=str(q["item"]),
-                    template=str(q["template"]),
-                    scale=cast(ScaleType, q["scale"]),
-                    number=int(q.get("number", 0)),
-                )
-                for q in data.get("questions", [])
-            )
+            questions = _questions(data.get("questions", []))
             answers = {
                 str(key): Answer(
                     None if value["score"] is None else float(value["score"]),
@@ -177,6 +177,42 @@ class SurveyState:
         if not isinstance(data, dict):
             raise StateError("state is not a JSON object")
         return cls.from_dict(data)
+
+
+_string: Callable[[str], str] = json.encoder.encode_basestring  # what dumps does
+_PARSED: dict[tuple[tuple[str, Any], ...], Question] = {}
+
+
+@lru_cache(maxsize=256)
+def _questions_json(questions: tuple[Question, ...]) -> str:
+    return json.dumps([question.to_dict() for question in questions], ensure_ascii=False,
+                      sort_keys=True)
+
+
+def _question(raw: Mapping[str, Any]) -> Question:
+    return Question(
+        id=str(raw["id"]),
+        instrument=str(raw["instrument"]),
+        version=str(raw["version"]),
+        item=str(raw["item"]),
+        template=str(raw["template"]),
+        scale=cast(ScaleType, raw["scale"]),
+        number=int(raw.get("number", 0)),
+    )
+
+
+def _questions(raw: list[Mapping[str, Any]]) -> tuple[Question, ...]:
+    """The questions of a stored state; the same few lists recur, so each is parsed once."""
+    out = []
+    for item in raw:
+        key = tuple(item.items())
+        question = _PARSED.get(key)
+        if question is None:
+            if len(_PARSED) > 4096:  # goals make lists vary: keep the memo bounded
+                _PARSED.clear()
+            question = _PARSED[key] = _question(item)
+        out.append(question)
+    return tuple(out)
 
 
 def _valid_score(answer: Answer) -> bool:

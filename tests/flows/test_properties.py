@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +24,7 @@ from bot.flows import (
 )
 from bot.flows.context import AgeBand, Language, Rater
 from bot.flows.gsm7 import segments
-from bot.flows.state import state_problems
+from bot.flows.state import Answer, Question, state_problems
 from tests.flows.conversation import READERS, Channel, make_context
 
 # Built inside the test (cheaply: instruments, catalogues and lexicon are cached), so a run
@@ -65,6 +67,28 @@ inputs: st.SearchStrategy[Input] = st.one_of(
 )
 
 
+def _plain_json(state: SurveyState) -> str:
+    return json.dumps(state.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+questions = st.builds(Question, st.text(), st.text(), st.text(), st.text(), st.text(),
+                      st.sampled_from(["numeric", "faces"]), st.integers(0, 3))
+answers = st.builds(Answer, st.one_of(st.none(), st.floats(0, 10).map(lambda x: round(x, 1))),
+                    st.booleans())
+
+
+@given(at=st.text(), resume_at=st.text(), questions=st.lists(questions, max_size=9),
+       answers=st.dictionaries(st.text(), answers, max_size=9), misses=st.integers(0, 2),
+       session=st.booleans())
+def test_a_states_json_is_what_json_dumps_writes_whatever_its_strings(
+    at: str, resume_at: str, questions: list[Question], answers: dict[str, Answer],
+    misses: int, session: bool
+) -> None:
+    state = SurveyState(at=at, questions=tuple(questions), answers=answers, misses=misses,
+                        resume_at=resume_at, session=session)
+    assert state.to_json() == _plain_json(state)
+
+
 @settings(max_examples=250, deadline=None)
 @given(
     context=st.sampled_from(CONTEXTS),
@@ -81,6 +105,7 @@ def test_any_input_sequence_keeps_a_valid_serialisable_state(
         result = step(state, event, ctx)
 
         assert state_problems(result.state) == []
+        assert result.state.to_json() == _plain_json(result.state)
         assert SurveyState.from_json(result.state.to_json()) == result.state
         for produced in result.events:
             if isinstance(produced, AnswerRecorded):
