@@ -269,6 +269,19 @@ async def test_forged_signature_is_refused(
         await channel.verify_and_parse(headers, body, "/webhooks/twilio/sms")
 
 
+async def test_a_signature_over_the_url_with_its_port_written_out_is_accepted(
+    channel: TwilioSmsChannel,
+) -> None:
+    # Twilio's own signing is not consistent about the default port; RequestValidator
+    # accepts both forms, and so must we.
+    with_port = PUBLIC_URL.replace(".org", ".org:443") + "/webhooks/twilio/sms"
+    headers, body = twilio_request(with_port, twilio_form("inbound_sms"), TWILIO_AUTH_TOKEN)
+
+    [inbound] = await channel.verify_and_parse(headers, body, "/webhooks/twilio/sms")
+
+    assert inbound.text == "7 6 8 9"
+
+
 async def test_missing_signature_is_forged(channel: TwilioSmsChannel) -> None:
     _, body = twilio_request(SMS_URL, twilio_form("inbound_sms"), TWILIO_AUTH_TOKEN)
 
