@@ -125,6 +125,13 @@ class Settings(BaseSettings):
                 "Twilio needs all of STEMME_TWILIO_ACCOUNT_SID, STEMME_TWILIO_AUTH_TOKEN "
                 "and STEMME_TWILIO_FROM"
             )
+        url = self.resolved_database_url
+        if self.writer_process and url.startswith("sqlite") and (
+                url.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in url):
+            raise ValueError(
+                "STEMME_WRITER_PROCESS needs a database file or server: the writer process "
+                "cannot share an in-memory SQLite database; set STEMME_DATABASE_URL to a file"
+            )
         return self
 
     @property

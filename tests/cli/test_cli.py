@@ -118,6 +118,16 @@ def test_a_bad_setting_stops_with_one_readable_line(
     assert err.startswith("error: ") and expected in err and "\n" not in err
 
 
+def test_a_writer_process_is_refused_an_in_memory_database(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEMME_DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("STEMME_WRITER_PROCESS", "true")
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "STEMME_WRITER_PROCESS" in err and "STEMME_DATABASE_URL" in err and "\n" not in err
+
+
 def test_an_unreadable_key_file_stops_with_one_readable_line(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,9 +147,12 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_serve_answers_healthz_and_metrics_and_stops_on_sigterm(env: Path) -> None:
+@pytest.mark.parametrize("writer_process", ["false", "true"])
+def test_serve_answers_healthz_and_metrics_and_stops_on_sigterm(
+    env: Path, writer_process: str
+) -> None:
     port = _free_port()
-    child_env = {k: v for k, v in os.environ.items()}
+    child_env = {**os.environ, "STEMME_WRITER_PROCESS": writer_process}
     subprocess.run([sys.executable, "-m", "bot", "migrate"], env=child_env, check=True,
                    capture_output=True, cwd=env)
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)],
@@ -157,11 +170,18 @@ def test_serve_answers_healthz_and_metrics_and_stops_on_sigterm(env: Path) -> No
         assert health is not None and health[0] == 200 and health[1]["status"] == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             assert b"stemme_up 1.0" in r.read()
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     finally:
         proc.terminate()
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=20) == 0
+        errors = proc.stderr.read().decode()  # type: ignore[union-attr]
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
+    # The writer process is started with the server and stopped with it, quietly.
+    assert bool(children) == (writer_process == "true")
+    assert "Traceback" not in errors, errors
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()
+                and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
