@@ -13,9 +13,11 @@ answers 200 at once, before and after Stemme on SQLite; the ratio compares Stemm
 faster of the two. Both servers run in their own process, and each is sent 200 requests
 before it is measured (Stemme's from parents kept for that).
 
-The server runs the web app without the sweep and the dispatcher (nothing is sent): they
-would only compete for the CPU with what is measured. PostgreSQL is measured when
-STEMME_TEST_POSTGRES_URL (or --postgres) is set, in a schema dropped afterwards.
+Each database is measured twice: with the inbox writer as a thread of the server (the
+default) and as a process of its own (STEMME_WRITER_PROCESS=true). The server runs the web
+app without the sweep and the dispatcher (nothing is sent): they would only compete for the
+CPU with what is measured. PostgreSQL is measured when STEMME_TEST_POSTGRES_URL (or
+--postgres) is set, in a schema dropped afterwards.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ class InboundRouter:
         results = [self.route(session, inbounds[row_id], key=f"in:{row_id}", now=now,
                               facts=facts) if row_id in inbounds else None
                    for row_id in inbox_ids]
-        facts.outbox.write(conn)
+        facts.write(session)
         return results
 
     def _count_failure(self, inbox_id: str, exc: Exception) -> None:
@@ -155,6 +155,11 @@ class InboundRouter:
         if inbound.kind == "status":
             return effects
         taken = facts.take(inbound.address) if facts is not None else None
+        if facts is not None and (taken is None or inbound.kind in ("blocked", "command_start")
+                                  or any(p.id not in taken[1] for p in taken[0])):
+            # This message reads its senders' surveys afresh, or may start or end one another
+            # way: the steps the batch has queued must be in the table first.
+            facts.steps.write(session.connection())
         try:
             people, known = taken if taken is not None else (
                 self._people(session, inbound.address), {})
@@ -187,6 +192,7 @@ class InboundRouter:
         effects.add(self.surveys.handle(session, person, event, now, key=key,
                                         known=known.get(person.id),
                                         queue=facts.outbox if facts else None,
+                                        steps=facts.steps if facts else None,
                                         views=facts.views if facts else None))
         return effects
 

@@ -18,6 +18,7 @@ from consent import agreements
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Conversation, Participant
 from storage.repo.cases import CaseView
+from storage.repo.conversations import StepQueue
 from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
 
@@ -53,8 +54,10 @@ class Prefetched:
                     chats.add(self._blind[inbound.address])
             except (InvalidPhoneNumber, ValueError):
                 continue  # no one of ours: left to `InboundRouter.route`, which says so
-        # Replies, written together when the batch has been routed; cases opened once.
+        # Replies and survey steps, written together when the batch has been routed (steps
+        # earlier, before a message that reads afresh); cases opened once.
         self.outbox = OutboxQueue(session.get_bind().dialect)
+        self.steps = StepQueue()
         self.views: dict[str, CaseView] = {}
         self._people: dict[str, list[Participant]] = {}
         self._known: dict[str, Known] = {}
@@ -90,6 +93,12 @@ class Prefetched:
                                            states.get(person.id, agreements.NOTHING_AGREED))
         vault.prefetch(session, [("participant", p) for p in ids]
                        + [("case", case.id) for case in self._cases])
+
+    def write(self, session: Session) -> None:
+        """Write the queued survey steps and replies (before the commit)."""
+        connection = session.connection()
+        self.steps.write(connection)
+        self.outbox.write(connection)
 
     def take(self, address: str) -> tuple[list[Participant], dict[str, Known]] | None:
         """The senders at `address` and what is known of them, on their first message only.

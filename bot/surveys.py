@@ -54,7 +54,7 @@ from storage.models import (
 from storage.repo import outbox
 from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
 from storage.repo.cases import CaseView, goal_texts, view_case
-from storage.repo.conversations import save_step
+from storage.repo.conversations import StepQueue, save_step
 from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
 
@@ -172,14 +172,15 @@ class Surveys:
 
     def handle(self, session: Session, person: Participant, event: Input, now: datetime,
                *, key: str, known: Known | None = None,
-               queue: OutboxQueue | None = None,
+               queue: OutboxQueue | None = None, steps: StepQueue | None = None,
                views: dict[str, CaseView] | None = None) -> Outcome:
         """Feed one input from the person; replies are keyed by `key` (the inbox row).
 
         `known` is what a batch already read in this transaction, before anything changed;
         with `queue`, the replies are queued there for the batch to write at once (they are
-        replies, which nothing later in the transaction reads or cancels); `views` keeps the
-        batch's opened cases (see `context`).
+        replies, which nothing later in the transaction reads or cancels); with `steps`, so is
+        the survey's new state (the batch writes them before anything reads conversations
+        afresh); `views` keeps the batch's opened cases (see `context`).
         """
         case = session.get(Case, person.case_id)
         if case is None:
@@ -197,7 +198,7 @@ class Surveys:
                            ask_consent=ask)
         result = step(state, event, ctx)
         return self._apply(session, person, case, conversation, result.state, result.events,
-                           now, purpose="reply", key=key, queue=queue)
+                           now, purpose="reply", key=key, queue=queue, steps=steps)
 
     def expire(self, session: Session, conversation: Conversation, now: datetime) -> Outcome:
         """The survey was left unfinished too long: keep what was answered, marked partial."""
@@ -226,7 +227,7 @@ class Surveys:
     def _apply(self, session: Session, person: Participant, case: Case,
                conversation: Conversation | None, state: SurveyState, events: tuple[object, ...],
                now: datetime, *, purpose: str, key: str | None = None,
-               queue: OutboxQueue | None = None) -> Outcome:
+               queue: OutboxQueue | None = None, steps: StepQueue | None = None) -> Outcome:
         outcome = Outcome()
         conv_id = conversation.id if conversation else None
         scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
@@ -272,7 +273,7 @@ class Surveys:
                                            owner=conversation.key_owner(),
                                            case_id=conversation.case_id, value=state.to_json())
             save_step(session, conversation, state=sealed, updated_at=now, status=status,
-                      remind_at=conversation.remind_at)
+                      remind_at=conversation.remind_at, queue=steps)
         return outcome
 
     def _record_scores(self, session: Session, person: Participant, conv_id: str | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -15,20 +16,40 @@ _COLUMNS = ("state", "version", "updated_at", "status", "remind_at")
 _UPDATE = bulk.update_many(_TABLE, _COLUMNS, where="id")
 
 
+class StepQueue:
+    """Steps of a batch of messages, written together (one executemany) at its end.
+
+    Whoever reads conversations from the database while steps are queued must `write`
+    first: a queued step is in the loaded rows, not yet in the table.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[object, ...]] = []
+
+    def write(self, connection: Connection) -> None:
+        """Write what was queued, in order, in the caller's transaction."""
+        if self.rows:
+            _UPDATE.execute(connection, self.rows)
+            self.rows = []
+
+
 def save_step(session: Session, conversation: Conversation, *, state: bytes, updated_at: datetime,
-              status: str, remind_at: datetime | None) -> None:
-    """Store one step's result (sealed state, next version, status) in one UPDATE now.
+              status: str, remind_at: datetime | None, queue: StepQueue | None = None) -> None:
+    """Store one step's result (sealed state, next version, status) in one UPDATE.
 
     Every inbound message ends with this: the ORM's unit of work cost more than the UPDATE.
-    The loaded row takes the same values as committed ones, so a later read in this
-    transaction sees them and the session has nothing left to write for it.
+    It runs now, or with `queue` when the batch writes its queue. The loaded row takes the
+    same values as committed ones at once, so the session has nothing left to write for it.
     """
     version = conversation.version + 1
     connection = session.connection()
     stamp = bulk.binder(_TABLE, "updated_at", connection.dialect)
-    _UPDATE.execute(connection, [(state, version, stamp(updated_at), status,
-                                  None if remind_at is None else stamp(remind_at),
-                                  conversation.id)])
+    row = (state, version, stamp(updated_at), status,
+           None if remind_at is None else stamp(remind_at), conversation.id)
+    if queue is not None:
+        queue.rows.append(row)
+    else:
+        _UPDATE.execute(connection, [row])
     for name, value in (("state", state), ("version", version), ("updated_at", updated_at),
                         ("status", status), ("remind_at", remind_at)):
         set_committed_value(conversation, name, value)

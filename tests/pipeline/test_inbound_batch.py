@@ -24,7 +24,7 @@ from storage.models import (
     Participant,
     utcnow,
 )
-from storage.repo import cases, outbox
+from storage.repo import cases, invites, outbox
 from storage.repo.answers import participant_answers
 from storage.repo.users import create_user
 from storage.vault import Vault
@@ -201,3 +201,38 @@ def test_a_sender_that_is_no_phone_number_is_done_with_quietly_not_retried(
             col(OutboxMessage.participant_id).is_(None))).all() == []
         assert len(session.exec(select(Answer).where(
             Answer.participant_id == family.parent_id)).all()) == 4
+
+
+def test_a_new_chat_linking_mid_batch_sees_the_step_an_earlier_message_took(
+        engine: Engine, vault: Vault, index: BlindIndex) -> None:
+    # Arrange: the child answers from their chat, then links a new phone's chat with a fresh
+    # invite in the same breath (which starts a new survey, replacing the running one).
+    surveys = Surveys(vault)
+    router = InboundRouter(engine=engine, vault=vault, index=index, surveys=surveys)
+    alone, together = (make_family(engine, vault, index, surveys, n) for n in (6, 7))
+
+    def script_with_link(family: Family, tag: str, chat: int) -> list[Inbound]:
+        with Session(engine) as session:
+            child = session.get(Participant, family.child_id)
+            assert child is not None
+            token = invites.create_invite(session, child, now=utcnow())
+            session.commit()
+        link = Inbound(provider="telegram", provider_id=f"{tag}-link",
+                       address=f"telegram:{chat}", kind="command_start",
+                       received_at=utcnow(), text=f"/start {token}", command="start",
+                       start_token=token)
+        return [text_from(family.chat, "7", f"{tag}-answer"), link]
+
+    # Act
+    for inbound in script_with_link(alone, "alone", 7006):
+        for row_id in _store(engine, vault, [inbound]):
+            router.process(row_id)
+    with capture_logs() as logs:
+        router.process_many(_store(engine, vault, script_with_link(together, "batch", 7007)))
+
+    # Assert: the same surveys (one replaced after its answer, one new) and replies.
+    assert not [e for e in logs if e["log_level"] == "warning"]  # no fallback to one by one
+    expected = outcome(engine, vault, alone)
+    assert outcome(engine, vault, together) == expected
+    assert sorted(status for child, status, _ in expected["conversations"] if child) == [
+        "active", "replaced"]
