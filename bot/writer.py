@@ -4,7 +4,8 @@ Storing and processing take turns on one writer (SQLite has one writer anyway). 
 is a thread of the serving process. With STEMME_WRITER_PROCESS it is a child process of its
 own, so that the web work (HTTP, signature checks) and the writing each have a core instead of
 sharing one interpreter lock. The child opens its own engine and keys from the same settings
-and holds no conversation state between batches; if it dies, the next batch starts another.
+and holds no conversation state between batches; if it dies, another is started and the
+batch it was running runs once more.
 The child exits when its parent is gone, so a killed server leaves no orphan writing.
 """
 
@@ -101,7 +102,7 @@ class ProcessWriter(InboxWriter):
         self.process = _process_in_child
 
     def warm_up(self) -> None:
-        """Spawn the child and wait until it has opened the database and the keys."""
+        """Spawn the child and wait until it has loaded the code and the keys."""
         self.executor.submit(os.getpid).result(timeout=120)
 
     @property
