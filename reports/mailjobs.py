@@ -100,8 +100,11 @@ async def send_digests(engine: Engine, vault: Vault, mailer: Mailer, cfg: MailCo
             if not force and hit(session, f"digest:{user.id}", week_of(now)) > 1:
                 continue  # this week's digest already went (from this or another process)
             session.commit()
-            case_ids = session.exec(select(Case.id).where(
-                Case.caseworker_id == user.id, Case.status == "open")).all()
+            # Status is checked here, not in SQL: given both, SQLite picks the status index
+            # and reads every open case of every caseworker to find this one's.
+            case_ids = [case_id for case_id, status in session.exec(
+                select(Case.id, Case.status).where(Case.caseworker_id == user.id))
+                if status == "open"]
             if not case_ids:
                 continue
             cases = [load_case_data(session, vault, cid, now=now, comments=False)

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from reports.mailjobs import send_digests, send_urgent
-from storage.models import Alert, Participant, User, utcnow
+from storage.models import Alert, Case, Participant, User, utcnow
 from tests.fakes.smtp import SmtpServer, smtp_server
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -100,6 +100,23 @@ async def test_a_failed_urgent_notice_is_retried_at_the_next_sweep(
     smtp_server.handler.answers = ["451 try later"]
     assert await send_urgent(stemme.rt.engine, services.mailer, services.mail, utcnow()) == 0
     assert await send_urgent(stemme.rt.engine, services.mailer, services.mail, utcnow()) == 1
+
+
+async def test_a_caseworker_whose_cases_are_all_closed_gets_no_digest(
+    stemme: Stemme, smtp_server: SmtpServer
+) -> None:
+    stemme.add("child", "webchat")
+    with Session(stemme.rt.engine) as session:
+        case = session.get(Case, stemme.case_id)
+        assert case is not None
+        case.status, case.closed_at = "closed", utcnow()
+        session.add(case)
+        session.commit()
+
+    sent = await send_digests(stemme.rt.engine, stemme.rt.vault, stemme.services.mailer,
+                              stemme.services.mail, utcnow())
+
+    assert sent == 0 and not smtp_server.handler.received
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
