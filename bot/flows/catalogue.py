@@ -29,6 +29,9 @@ class Catalogue:
     def __init__(self, language: str, translations: gettext.NullTranslations) -> None:
         self.language = language
         self._translations = translations
+        # (key, audience) -> template: a catalogue never changes once read, and a message
+        # asks for a dozen of these.
+        self._templates: dict[tuple[str, str | None], str] = {}
 
     def has(self, key: str) -> bool:
         """True when the catalogue holds a message for this key."""
@@ -44,7 +47,11 @@ class Catalogue:
 
     def text(self, key: str, audience: str | None = None, **values: str) -> str:
         """The message for `key` (preferring its variant for `audience`), fields filled in."""
-        return fill(self._translations.gettext(self.resolve(key, audience)), values)
+        template = self._templates.get((key, audience))
+        if template is None:
+            template = self._translations.gettext(self.resolve(key, audience))
+            self._templates[key, audience] = template
+        return fill(template, values)
 
 
 @lru_cache(maxsize=4)

@@ -41,6 +41,9 @@ _GSM7_LOOKALIKES = str.maketrans(
 )
 
 
+_SCALE_CHOICES = tuple(Choice(str(n), f"v:{n}") for n in range(11))
+
+
 def t(ctx: FlowContext, key: str, **values: str) -> str:
     """A catalogue message for the context's reader, with {child} filled in."""
     return ctx.catalogue.text(key, ctx.audience, child=ctx.child, **values)
@@ -244,7 +247,7 @@ def question_message(
         low, high = _anchors(ctx, question)
         anchors = t(ctx, "scale.anchors", low=low, high=high)
         meta_text = anchors if buttons else _join(anchors, t(ctx, "hint.scale"))
-        choices = tuple(Choice(str(n), f"v:{n}") for n in range(11))
+        choices = _SCALE_CHOICES
         layout = "scale"
     text = _join(preface, intro, question_text(ctx, question), meta_text)
     return message(
