@@ -123,7 +123,7 @@ class InboundRouter:
         results = [self.route(session, inbounds[row_id], key=f"in:{row_id}", now=now,
                               facts=facts) if row_id in inbounds else None
                    for row_id in inbox_ids]
-        facts.write(session)
+        facts.writes.write(conn)
         return results
 
     def _count_failure(self, inbox_id: str, exc: Exception) -> None:
@@ -149,17 +149,17 @@ class InboundRouter:
 
     # -- routing ---------------------------------------------------------------------------
     def route(self, session: Session, inbound: Inbound, *, key: str, now: datetime,
-              facts: Prefetched | None = None) -> Effects:
+              facts: Prefetched) -> Effects:
         """Decide who this is and what the engine should hear (`facts`: a batch's reads)."""
         effects = Effects(callback_query_id=inbound.callback_query_id)
         if inbound.kind == "status":
             return effects
-        taken = facts.take(inbound.address) if facts is not None else None
-        if facts is not None and (taken is None or inbound.kind in ("blocked", "command_start")
-                                  or any(p.id not in taken[1] for p in taken[0])):
+        taken = facts.take(inbound.address)
+        if taken is None or inbound.kind in ("blocked", "command_start") \
+                or any(p.id not in taken[1] for p in taken[0]):
             # This message reads its senders' surveys afresh, or may start or end one another
             # way: the steps the batch has queued must be in the table first.
-            facts.steps.write(session.connection())
+            facts.writes.steps.write(session.connection())
         try:
             people, known = taken if taken is not None else (
                 self._people(session, inbound.address), {})
@@ -190,10 +190,7 @@ class InboundRouter:
         if inbound.kind == "button" and inbound.prompt_message_id:
             effects.remove_keyboard = (inbound.address, inbound.prompt_message_id)
         effects.add(self.surveys.handle(session, person, event, now, key=key,
-                                        known=known.get(person.id),
-                                        queue=facts.outbox if facts else None,
-                                        steps=facts.steps if facts else None,
-                                        views=facts.views if facts else None))
+                                        known=known.get(person.id), writes=facts.writes))
         return effects
 
     def _people(self, session: Session, address: str) -> list[Participant]:

@@ -13,13 +13,10 @@ from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Inbound
-from bot.surveys import Known
+from bot.surveys import Known, Writes
 from consent import agreements
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Conversation, Participant
-from storage.repo.cases import CaseView
-from storage.repo.conversations import StepQueue
-from storage.repo.outbox_batch import OutboxQueue
 from storage.vault import Vault
 
 # Built once (a batch's lists go in as expanding parameters): building them per batch cost
@@ -56,9 +53,7 @@ class Prefetched:
                 continue  # no one of ours: left to `InboundRouter.route`, which says so
         # Replies and survey steps, written together when the batch has been routed (steps
         # earlier, before a message that reads afresh); cases opened once.
-        self.outbox = OutboxQueue(session.get_bind().dialect)
-        self.steps = StepQueue()
-        self.views: dict[str, CaseView] = {}
+        self.writes = Writes(session.get_bind().dialect)
         self._people: dict[str, list[Participant]] = {}
         self._known: dict[str, Known] = {}
         self._taken: set[str] = set()
@@ -93,12 +88,6 @@ class Prefetched:
                                            states.get(person.id, agreements.NOTHING_AGREED))
         vault.prefetch(session, [("participant", p) for p in ids]
                        + [("case", case.id) for case in self._cases])
-
-    def write(self, session: Session) -> None:
-        """Write the queued survey steps and replies (before the commit)."""
-        connection = session.connection()
-        self.steps.write(connection)
-        self.outbox.write(connection)
 
     def take(self, address: str) -> tuple[list[Participant], dict[str, Known]] | None:
         """The senders at `address` and what is known of them, on their first message only.

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
 from bot.channels.base import ChannelInfo
@@ -101,6 +102,21 @@ class Outcome:
     completed: bool = False
 
 
+class Writes:
+    """What survey steps write, kept until the step's (or a batch's) end: the replies, the
+    new states, and the cases opened on the way."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.outbox = OutboxQueue(dialect)
+        self.steps = StepQueue()
+        self.views: dict[str, CaseView] = {}
+
+    def write(self, connection: Connection) -> None:
+        """Write the steps and the replies, in the caller's transaction."""
+        self.steps.write(connection)
+        self.outbox.write(connection)
+
+
 @dataclass(frozen=True)
 class Known:
     """A person's running survey and agreement state, read beforehand (an inbound batch)."""
@@ -171,16 +187,13 @@ class Surveys:
         return session.exec(query, params={"pid": participant_id}).first()
 
     def handle(self, session: Session, person: Participant, event: Input, now: datetime,
-               *, key: str, known: Known | None = None,
-               queue: OutboxQueue | None = None, steps: StepQueue | None = None,
-               views: dict[str, CaseView] | None = None) -> Outcome:
+               *, key: str, known: Known | None, writes: Writes) -> Outcome:
         """Feed one input from the person; replies are keyed by `key` (the inbox row).
 
-        `known` is what a batch already read in this transaction, before anything changed;
-        with `queue`, the replies are queued there for the batch to write at once (they are
-        replies, which nothing later in the transaction reads or cancels); with `steps`, so is
-        the survey's new state (the batch writes them before anything reads conversations
-        afresh); `views` keeps the batch's opened cases (see `context`).
+        `known` is what a batch already read in this transaction, before anything changed
+        (None: read it now). The replies and the new state go into `writes`, which the batch
+        writes at its end (replies: nothing later in the transaction reads or cancels them;
+        states: the batch writes them before anything reads conversations afresh).
         """
         case = session.get(Case, person.case_id)
         if case is None:
@@ -192,13 +205,12 @@ class Surveys:
             conversation = known.conversation
             ask = self.lacks_own_yes(session, known.agreement, Due.of(person), now)
         state = self._load(session, conversation) if conversation else new_state()
-        if views is not None and case.id not in views:
-            views[case.id] = view_case(session, self.vault, case)
-        ctx = self.context(session, person, views[case.id] if views is not None else case, now,
-                           ask_consent=ask)
+        if case.id not in writes.views:
+            writes.views[case.id] = view_case(session, self.vault, case)
+        ctx = self.context(session, person, writes.views[case.id], now, ask_consent=ask)
         result = step(state, event, ctx)
         return self._apply(session, person, case, conversation, result.state, result.events,
-                           now, purpose="reply", key=key, queue=queue, steps=steps)
+                           now, purpose="reply", key=key, writes=writes)
 
     def expire(self, session: Session, conversation: Conversation, now: datetime) -> Outcome:
         """The survey was left unfinished too long: keep what was answered, marked partial."""
@@ -227,21 +239,22 @@ class Surveys:
     def _apply(self, session: Session, person: Participant, case: Case,
                conversation: Conversation | None, state: SurveyState, events: tuple[object, ...],
                now: datetime, *, purpose: str, key: str | None = None,
-               queue: OutboxQueue | None = None, steps: StepQueue | None = None) -> Outcome:
+               writes: Writes | None = None) -> Outcome:
         outcome = Outcome()
         conv_id = conversation.id if conversation else None
         scores: list[ItemScore] = []  # written together: one DELETE and one INSERT
         base = key or f"{conv_id}:{conversation.version if conversation else 0}"
-        # This step's messages, in order; written at the end of this step, or of the batch
-        # that passed `queue`. Nothing in between reads them, and a withdrawal in this step
-        # cancels only prompts, not replies (the STOP confirmation must go out).
-        messages = queue if queue is not None else OutboxQueue(session.get_bind().dialect)
+        # This step's messages (in order) and new state; written at the end of this step, or
+        # of the batch that passed `writes`. Nothing in between reads the messages, and a
+        # withdrawal in this step cancels only prompts, not replies (the STOP confirmation
+        # must go out).
+        pending = writes if writes is not None else Writes(session.get_bind().dialect)
         for index, event in enumerate(events):
             if isinstance(event, SendMessage):
                 # The confirmation of STOP must reach the person who just withdrew.
                 gate_purpose = "stop_confirmation" if event.message.purpose == "stop" \
                     else purpose
-                messages.add(self.vault.sealer(session, person.key_owner(), person.case_id),
+                pending.outbox.add(self.vault.sealer(session, person.key_owner(), person.case_id),
                              participant_id=person.id, case_id=person.case_id,
                              channel=person.channel, purpose=gate_purpose,
                              key=f"{base}:{index}", payload=outbox.payload_json(
@@ -262,8 +275,6 @@ class Surveys:
                 self._complete(session, conversation, event, now)
                 outcome.completed = True
         self._record_scores(session, person, conv_id, scores, now)
-        if queue is None:
-            messages.write(session.connection())
         if conversation is not None:
             status = conversation.status
             if status == "active" and not state.active:
@@ -272,8 +283,10 @@ class Surveys:
                                            row_id=conversation.id,
                                            owner=conversation.key_owner(),
                                            case_id=conversation.case_id, value=state.to_json())
-            save_step(session, conversation, state=sealed, updated_at=now, status=status,
-                      remind_at=conversation.remind_at, queue=steps)
+            save_step(session, conversation, pending.steps, state=sealed, updated_at=now,
+                      status=status, remind_at=conversation.remind_at)
+        if writes is None:
+            pending.write(session.connection())
         return outcome
 
     def _record_scores(self, session: Session, person: Participant, conv_id: str | None,

@@ -65,6 +65,20 @@ class DriverMany:
                                        rows if isinstance(rows, list) else list(rows))
 
 
+class Pending:
+    """Rows for one statement, kept until `write` runs them together (a batch's end)."""
+
+    def __init__(self, statement: DriverMany) -> None:
+        self.statement = statement
+        self.rows: list[tuple[Any, ...]] = []
+
+    def write(self, connection: Connection) -> None:
+        """Run the statement for what is pending, in order, in the caller's transaction."""
+        if self.rows:
+            self.statement.execute(connection, self.rows)
+            self.rows = []
+
+
 def _names(table: Table, columns: Sequence[str]) -> list[str]:
     # Quoted, as both backends read double quotes; checked, so a typo fails at import.
     for name in columns:

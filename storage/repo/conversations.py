@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -16,40 +15,29 @@ _COLUMNS = ("state", "version", "updated_at", "status", "remind_at")
 _UPDATE = bulk.update_many(_TABLE, _COLUMNS, where="id")
 
 
-class StepQueue:
-    """Steps of a batch of messages, written together (one executemany) at its end.
+class StepQueue(bulk.Pending):
+    """Survey steps, written together (one executemany) when the step or batch ends.
 
     Whoever reads conversations from the database while steps are queued must `write`
     first: a queued step is in the loaded rows, not yet in the table.
     """
 
     def __init__(self) -> None:
-        self.rows: list[tuple[object, ...]] = []
-
-    def write(self, connection: Connection) -> None:
-        """Write what was queued, in order, in the caller's transaction."""
-        if self.rows:
-            _UPDATE.execute(connection, self.rows)
-            self.rows = []
+        super().__init__(_UPDATE)
 
 
-def save_step(session: Session, conversation: Conversation, *, state: bytes, updated_at: datetime,
-              status: str, remind_at: datetime | None, queue: StepQueue | None = None) -> None:
-    """Store one step's result (sealed state, next version, status) in one UPDATE.
+def save_step(session: Session, conversation: Conversation, queue: StepQueue, *, state: bytes,
+              updated_at: datetime, status: str, remind_at: datetime | None) -> None:
+    """Queue one step's result (sealed state, next version, status) as one UPDATE.
 
     Every inbound message ends with this: the ORM's unit of work cost more than the UPDATE.
-    It runs now, or with `queue` when the batch writes its queue. The loaded row takes the
-    same values as committed ones at once, so the session has nothing left to write for it.
+    The loaded row takes the same values as committed ones at once, so the session has
+    nothing left to write for it.
     """
     version = conversation.version + 1
-    connection = session.connection()
-    stamp = bulk.binder(_TABLE, "updated_at", connection.dialect)
-    row = (state, version, stamp(updated_at), status,
-           None if remind_at is None else stamp(remind_at), conversation.id)
-    if queue is not None:
-        queue.rows.append(row)
-    else:
-        _UPDATE.execute(connection, [row])
+    stamp = bulk.binder(_TABLE, "updated_at", session.get_bind().dialect)
+    queue.rows.append((state, version, stamp(updated_at), status,
+                       None if remind_at is None else stamp(remind_at), conversation.id))
     for name, value in (("state", state), ("version", version), ("updated_at", updated_at),
                         ("status", status), ("remind_at", remind_at)):
         set_committed_value(conversation, name, value)

@@ -49,12 +49,12 @@ class OutboxBatch:
         _INSERT.execute(connection, rows)
 
 
-class OutboxQueue:
+class OutboxQueue(bulk.Pending):
     """Messages queued during a batch of work, written together at its end."""
 
     def __init__(self, dialect: Dialect) -> None:
+        super().__init__(_INSERT)
         self._batch = OutboxBatch(dialect)
-        self.rows: list[Row] = []
 
     def add(self, sealer: Sealer, *, participant_id: str, case_id: str, channel: str,
             payload: bytes, purpose: str, key: str) -> None:
@@ -62,8 +62,3 @@ class OutboxQueue:
         self.rows.append(self._batch.row(sealer, participant_id=participant_id,
                                          case_id=case_id, channel=channel, payload=payload,
                                          purpose=purpose, key=key))
-
-    def write(self, connection: Connection) -> None:
-        """Write what was queued, in the caller's transaction."""
-        OutboxBatch.write(connection, self.rows)
-        self.rows = []

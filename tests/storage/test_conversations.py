@@ -1,4 +1,5 @@
-"""A step's result goes to the database at once, and the loaded conversation agrees with it."""
+"""A step's result goes to the database when its queue is written, and the loaded
+conversation agrees with it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlmodel import Session, select
 
 from storage.blind_index import BlindIndex
 from storage.models import Conversation, utcnow
-from storage.repo.conversations import save_step
+from storage.repo.conversations import StepQueue, save_step
 from storage.vault import Vault
 from tests.storage.helpers import make_case, make_parent
 
@@ -28,8 +29,10 @@ def test_a_saved_step_is_read_back_in_the_same_transaction_and_after_it(
         conversation.status, conversation.remind_at = "stopped", None
 
         # Act
-        save_step(session, conversation, state=b"sealed", updated_at=later,
+        queue = StepQueue()
+        save_step(session, conversation, queue, state=b"sealed", updated_at=later,
                   status=conversation.status, remind_at=conversation.remind_at)
+        queue.write(session.connection())
 
         # Assert: nothing left for the session to write; a query sees the new status.
         assert not session.is_modified(conversation)
