@@ -2,7 +2,7 @@
 
 from storage.models.base import UTCDateTime, new_id, table_of, utcnow
 from storage.models.governance import AuditEntry, Consent, DataKey, Throttle
-from storage.models.messaging import InboxMessage, OutboxMessage
+from storage.models.messaging import InboxMessage, Notice, OutboxMessage
 from storage.models.people import Case, Goal, Invite, Participant, User
 from storage.models.schedule import DuePrompt, Meeting
 from storage.models.survey import Alert, Answer, Conversation, FreeText
@@ -24,6 +24,7 @@ __all__ = [
     "Invite",
     "LoginAttempt",
     "Meeting",
+    "Notice",
     "OutboxMessage",
     "Participant",
     "Throttle",

@@ -65,3 +65,26 @@ class OutboxMessage(SQLModel, table=True):
         if self.participant_id:
             return ("participant", self.participant_id)
         return ("system", "system")
+
+
+class Notice(SQLModel, table=True):
+    """An e-mail owed to staff about an alert (the urgent notice, the escalation to the team):
+    due rows swept like the outbox, recorded sent only once the mail server took them."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "kind", name="uq_notices_alert_kind"),
+        Index("ix_notices_status_due", "status", "due_at"),
+    )
+
+    id: str = id_field()
+    alert_id: str = Field(foreign_key="alerts.id", max_length=32)
+    kind: str = Field(max_length=20)  # urgent | escalation
+    # pending | sending | sent | cancelled | failed
+    status: str = Field(default="pending", max_length=20)
+    due_at: datetime = ts()
+    attempts: int = 0
+    claimed_at: datetime | None = ts(nullable=True)
+    sent_at: datetime | None = ts(nullable=True)
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = ts(now=True)

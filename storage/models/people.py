@@ -105,4 +105,5 @@ class Invite(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     expires_at: datetime = ts()
     used_at: datetime | None = ts(nullable=True)
+    revoked_at: datetime | None = ts(nullable=True)  # a newer invite or a withdrawal ended it
     created_at: datetime = ts(now=True)

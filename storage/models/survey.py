@@ -79,6 +79,9 @@ class FreeText(SQLModel, table=True):
         default=None, foreign_key="conversations.id", max_length=32
     )
     text: bytes | None = sealed()
+    # comment: the answer to the free-text question; message: anything else the person wrote
+    # that was not an answer (a botched rating, words mid-survey, a message outside a survey)
+    kind: str = Field(default="comment", max_length=20)
     created_at: datetime = ts(now=True)
 
     def key_owner(self) -> tuple[str, str]:
@@ -105,6 +108,10 @@ class Alert(SQLModel, table=True):
     escalated_at: datetime | None = ts(nullable=True)  # re-sent to the team address
     acknowledged_at: datetime | None = ts(nullable=True)
     acknowledged_by: str | None = Field(default=None, max_length=32)
+    category: bytes | None = sealed()  # safety only: one of CONTRACT.md's category ids
+    note: bytes | None = sealed()  # the acknowledging caseworker's note
+    # The words that raised a safety alert (sealed with the writer's key, erased with them)
+    free_text_id: str | None = Field(default=None, foreign_key="free_texts.id", max_length=32)
 
     def key_owner(self) -> tuple[str, str]:
         """Whose data key seals this row's fields."""
