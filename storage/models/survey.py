@@ -112,6 +112,8 @@ class Alert(SQLModel, table=True):
     note: bytes | None = sealed()  # the acknowledging caseworker's note
     # The words that raised a safety alert (sealed with the writer's key, erased with them)
     free_text_id: str | None = Field(default=None, foreign_key="free_texts.id", max_length=32)
+    # When the rule stopped holding (its spell ended); never set on safety alerts
+    cleared_at: datetime | None = ts(nullable=True)
 
     def key_owner(self) -> tuple[str, str]:
         """Whose data key seals this row's fields."""

@@ -18,6 +18,8 @@ _REPLACED = bulk.delete_many(_ANSWERS, ("conversation_id", "instrument", "item")
 _COLUMNS = ("id", "case_id", "participant_id", "conversation_id", "rater_role", "instrument",
             "instrument_version", "item", "score", "skipped", "partial", "answered_at")
 _INSERT = bulk.insert_many(_ANSWERS, _COLUMNS)
+# comment: the answer to the free-text question; message: anything else the person wrote
+FREE_TEXT_KINDS = ("comment", "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +121,13 @@ def record_answers(
 
 def record_free_text(
     session: Session, vault: Vault, person: Participant, text: str,
-    *, conversation_id: str | None = None, at: datetime | None = None,
+    *, conversation_id: str | None = None, at: datetime | None = None, kind: str = "comment",
 ) -> FreeText:
-    """Store a free-text answer, sealed."""
+    """Store what a person wrote, sealed: a "comment" (the free-text question) or a "message"."""
+    if kind not in FREE_TEXT_KINDS:
+        raise ValueError(f"free text kind must be one of {FREE_TEXT_KINDS}, got {kind!r}")
     row = FreeText(case_id=person.case_id, participant_id=person.id,
-                   conversation_id=conversation_id)
+                   conversation_id=conversation_id, kind=kind)
     if at is not None:
         row.created_at = at
     vault.seal(session, row, "text", text)

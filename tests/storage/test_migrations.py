@@ -60,5 +60,85 @@ def test_upgrade_from_0001_keeps_rows_and_marks_old_texts_as_comments(db_url: st
         alert = conn.execute(text("SELECT rule, category, note, free_text_id FROM alerts")).one()
         assert tuple(alert) == ("safety", None, None, None)
         assert conn.execute(text("SELECT revoked_at FROM invites")).scalar_one() is None
-        assert conn.execute(text("SELECT count(*) FROM notices")).scalar_one() == 0
+        # The unacknowledged urgent alert from before notices existed gets both (0004).
+        kinds = conn.execute(text("SELECT kind FROM notices ORDER BY kind")).scalars().all()
+        assert kinds == ["escalation", "urgent"]
+    eng.dispose()
+
+
+def test_upgrade_from_0002_keeps_alerts_and_leaves_their_spells_open(db_url: str) -> None:
+    eng = make_engine(db_url)
+    cfg = migrate.alembic_config(eng.url.render_as_string(hide_password=False))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    now = "2026-12-05 12:00:00.000000"  # as both backends read a UTC time written as text
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, email, role, active, created_at) "
+                          "VALUES ('u1', 'cw@kommune.dk', 'caseworker', true, :now)"),
+                     {"now": now})
+        conn.execute(text("INSERT INTO cases (id, ref, caseworker_id, cadence, status, "
+                          "opened_at, created_at) VALUES ('c1', 'r1', 'u1', 'law-minimum', "
+                          "'open', :now, :now)"), {"now": now})
+        conn.execute(text("INSERT INTO participants (id, case_id, role, channel, language, "
+                          "status, rates_sessions, created_at) VALUES ('p1', 'c1', 'child', "
+                          "'webchat', 'da', 'active', true, :now)"), {"now": now})
+        conn.execute(text("INSERT INTO free_texts (id, case_id, participant_id, text, kind, "
+                          "created_at) VALUES ('f1', 'c1', 'p1', :blob, 'message', :now)"),
+                     {"blob": b"sealed", "now": now})
+        conn.execute(text("INSERT INTO alerts (id, case_id, participant_id, rule, severity, "
+                          "raised_at, category, free_text_id, acknowledged_at, "
+                          "acknowledged_by, note) VALUES ('a1', 'c1', 'p1', 'safety', "
+                          "'urgent', :now, :blob, 'f1', :now, 'u1', :blob)"),
+                     {"blob": b"sealed", "now": now})
+        conn.execute(text("INSERT INTO alerts (id, case_id, participant_id, rule, severity, "
+                          "raised_at) VALUES ('a2', 'c1', 'p1', 'own_consent_needed', "
+                          "'normal', :now)"), {"now": now})
+        conn.execute(text("INSERT INTO notices (id, alert_id, kind, status, due_at, attempts, "
+                          "created_at) VALUES ('n1', 'a1', 'urgent', 'sent', :now, 1, :now)"),
+                     {"now": now})
+
+    before, after = migrate.upgrade(eng)
+
+    assert (before, after) == ("0002", migrate.head_revision())
+    with eng.connect() as conn:
+        kept = conn.execute(text("SELECT id, rule, free_text_id, acknowledged_by, cleared_at "
+                                 "FROM alerts ORDER BY id")).all()
+        assert [tuple(r) for r in kept] == [("a1", "safety", "f1", "u1", None),
+                                           ("a2", "own_consent_needed", None, None, None)]
+        assert conn.execute(text("SELECT status FROM notices")).scalar_one() == "sent"
+        assert conn.execute(text("SELECT kind FROM free_texts")).scalar_one() == "message"
+    eng.dispose()
+
+
+def test_upgrade_from_0003_leaves_only_each_persons_newest_invite_working(db_url: str) -> None:
+    eng = make_engine(db_url)
+    cfg = migrate.alembic_config(eng.url.render_as_string(hide_password=False))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    older, newer = "2026-11-20 12:00:00.000000", "2026-11-25 12:00:00.000000"
+    later = "2026-12-20 12:00:00.000000"
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, email, role, active, created_at) "
+                          "VALUES ('u1', 'cw@kommune.dk', 'caseworker', true, :t)"),
+                     {"t": older})
+        conn.execute(text("INSERT INTO cases (id, ref, caseworker_id, cadence, status, "
+                          "opened_at, created_at) VALUES ('c1', 'r1', 'u1', 'law-minimum', "
+                          "'open', :t, :t)"), {"t": older})
+        for pid, status in (("p1", "active"), ("p2", "withdrawn")):
+            conn.execute(text("INSERT INTO participants (id, case_id, role, channel, language, "
+                              "status, rates_sessions, created_at) VALUES (:pid, 'c1', "
+                              "'child', 'telegram', 'da', :status, true, :t)"),
+                         {"pid": pid, "status": status, "t": older})
+        for iid, pid, made in (("i1", "p1", older), ("i2", "p1", newer), ("i3", "p2", newer)):
+            conn.execute(text("INSERT INTO invites (id, participant_id, token_hash, expires_at, "
+                              "created_at) VALUES (:iid, :pid, :iid, :exp, :made)"),
+                         {"iid": iid, "pid": pid, "exp": later, "made": made})
+
+    migrate.upgrade(eng)
+
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT id, revoked_at IS NOT NULL FROM invites ORDER BY id"))
+        assert [tuple(r) for r in rows] == [("i1", True), ("i2", False), ("i3", True)]
     eng.dispose()
