@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.flows.context import FlowContext
 from bot.flows.events import (
-    AnswerRecorded,
     ButtonPress,
     ConsentChanged,
     Event,
@@ -21,16 +19,15 @@ from bot.flows.events import (
     SafetyConcern,
     SendMessage,
     StartSurvey,
-    SurveyCompleted,
     SurveyStarted,
     Text,
 )
-from bot.flows.messages import OutgoingMessage
 from bot.flows.parsing import (
     Ratings,
     Rejected,
     SkipItem,
     is_nothing_to_add,
+    is_words,
     parse_button_score,
     parse_command,
     parse_ratings,
@@ -38,29 +35,23 @@ from bot.flows.parsing import (
 )
 from bot.flows.plan import build_questions
 from bot.flows.prompts import (
+    HOME_CONCERNS,
+    UNSAFE,
     block_of,
-    feedback_message,
-    message,
-    question_message,
     reask_keys,
     safety_reply,
     t,
-    yes_no,
 )
 from bot.flows.state import (
     CONSENT,
     END,
     FEEDBACK,
     IDLE,
-    MAX_MISSES,
     SAFETY,
-    Answer,
-    EndReason,
     Question,
     SurveyState,
 )
-
-MAX_FREE_TEXT = 2000
+from bot.flows.turn import HOME_ITEMS, MAX_FREE_TEXT, Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,104 +83,9 @@ def step(state: SurveyState, event: Input, ctx: FlowContext) -> Step:
     return Step(turn.state, tuple(turn.events))
 
 
-class _Turn:
-    """One step's work: the state as it changes and the events so far."""
+class _Turn(Turn):
+    """The input handlers: what each kind of input does to a survey."""
 
-    def __init__(self, state: SurveyState, ctx: FlowContext) -> None:
-        self.state = state
-        self.ctx = ctx
-        self.events: list[Event] = []
-
-    # --- small helpers ------------------------------------------------------------------
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def send(self, outgoing: OutgoingMessage) -> None:
-        self.emit(SendMessage(outgoing))
-
-    def say(self, text: str, purpose: str) -> None:
-        self.send(message(self.ctx, text, purpose=purpose, state_id=self.state.at))
-
-    def preface(self, *keys: str) -> str:
-        return " ".join(t(self.ctx, key) for key in keys)
-
-    def text_version(self, key: str) -> str:
-        resolved = self.ctx.catalogue.resolve(key, self.ctx.audience)
-        digest = hashlib.sha256(t(self.ctx, key).encode()).hexdigest()[:12]
-        return f"{resolved}@{self.ctx.language}:{digest}"
-
-    # --- prompts ------------------------------------------------------------------------
-
-    def ask_consent(self, preface: str = "") -> None:
-        opener = preface or t(self.ctx, "hello")  # "Hej!" the first time, else the re-ask
-        text = f"{opener} {t(self.ctx, 'consent.ask')}"
-        self.send(yes_no(self.ctx, text, purpose="consent", state_id=CONSENT))
-
-    def ask_continue(self, preface: str = "") -> None:
-        text = " ".join(p for p in (preface, t(self.ctx, "safety.continue")) if p)
-        self.send(yes_no(self.ctx, text, purpose="safety", state_id=SAFETY))
-
-    def reprompt(self, preface: str = "") -> None:
-        """Ask again whatever the survey is waiting for."""
-        at, question = self.state.at, self.state.question
-        if at == CONSENT:
-            self.ask_consent(preface)
-        elif at == SAFETY:
-            self.ask_continue(preface)
-        elif at == FEEDBACK:
-            self.send(feedback_message(self.ctx, self.state, preface))
-        elif question is not None:
-            self.send(question_message(self.ctx, self.state, question, preface))
-
-    def go_to(self, index: int, preface: str = "") -> None:
-        """Move to the question at `index`, or to the free-text question after the last."""
-        if index < len(self.state.questions):
-            self.state = self.state.moved(self.state.questions[index].id)
-        else:
-            self.state = self.state.moved(FEEDBACK)
-        self.reprompt(preface)
-
-    def finish(self, reason: EndReason) -> None:
-        answered = all(
-            (answer := self.state.answers.get(q.id)) is not None and not answer.skipped
-            for q in self.state.questions
-        )
-        self.emit(SurveyCompleted(partial=reason != "finished" or not answered, reason=reason))
-        self.state = self.state.moved(END + reason, resume_at="")
-
-    def record(self, question: Question, score: float | None) -> None:
-        skipped = score is None
-        answers = {**self.state.answers, question.id: Answer(score, skipped)}
-        self.state = replace(self.state, answers=answers)
-        wording = self.ctx.instruments[question.instrument].wording
-        self.emit(
-            AnswerRecorded(
-                question.instrument, question.version, question.item, score, skipped, wording
-            )
-        )
-
-    def miss(self, code: str) -> None:
-        """An answer that was not an answer: re-ask kindly; after three, move on."""
-        self.emit(InputRejected(code))
-        misses = self.state.misses + 1
-        question = self.state.question
-        if misses < MAX_MISSES:
-            self.state = replace(self.state, misses=misses)
-            faces = question is not None and question.scale == "faces"
-            buttons = self.ctx.capabilities.buttons
-            self.reprompt(self.preface(*reask_keys(code, faces=faces, buttons=buttons)))
-        elif question is not None:
-            self.record(question, None)
-            self.go_to(self.state.questions.index(question) + 1, self.preface("skipped"))
-        elif self.state.at == CONSENT:
-            self.say(t(self.ctx, "consent.unclear"), "consent")
-            self.finish("consent_unclear")
-        elif self.state.at == SAFETY:
-            self.say(t(self.ctx, "safety.goodbye"), "safety")
-            self.finish("safety")
-
-    # --- inputs -------------------------------------------------------------------------
 
     def start(self, start: StartSurvey) -> None:
         if self.state.active:
@@ -236,6 +132,8 @@ class _Turn:
             self.resume()
         elif command == "start_token":
             self.emit(InputRejected("start:token_for_host"))  # an invite link: host's job
+        elif command == "unsafe":
+            self.concern(None, [("asked_for_help", "SOS")])
         elif hits := self.ctx.lexicon.scan(raw):
             self.concern(raw, [(hit.category, hit.term) for hit in hits])
         elif command == "back":
@@ -263,24 +161,35 @@ class _Turn:
             self.state = self.state.moved(IDLE)
             self.say(t(self.ctx, "start.confirm"), "start")
 
-    def concern(self, raw: str, hits: list[tuple[str, str]]) -> None:
+    def concern(self, raw: str | None, hits: list[tuple[str, str]]) -> None:
+        """A risk in the person's words (or the help button): flag it, answer for its kind,
+        and do not push on with the survey."""
         at_feedback = self.state.at == FEEDBACK
-        if at_feedback:
-            self.emit(FreeTextRecorded(raw.strip()[:MAX_FREE_TEXT]))
-        source: Literal["free_text", "message"] = "free_text" if at_feedback else "message"
-        for category, term in hits:
-            self.emit(SafetyConcern(category, term, source))
-        self.say(safety_reply(self.ctx), "safety")
+        source: Literal["free_text", "message", "button"] = "button"
+        if raw is not None:
+            source = "free_text" if at_feedback else "message"
+            self.emit(FreeTextRecorded(raw.strip()[:MAX_FREE_TEXT],
+                                       "comment" if at_feedback else "message"))
+        # One concern per message, the most serious category first: one alert for the
+        # caseworker to assess, not one per category the words touch.
+        category, term = hits[0]
+        self.emit(SafetyConcern(category, term, source))
+        self.say(safety_reply(self.ctx, category), "safety")
+        if any(category in HOME_CONCERNS for category, _ in hits):
+            self.skip_home_items()
         if at_feedback:
             # The last answer was a disclosure: the safety reply is the goodbye, not "thanks".
             self.finish("finished")
-        elif self.state.at == CONSENT:
-            self.ask_consent()
-        elif self.state.at == SAFETY:
-            self.ask_continue()
         elif self.state.question is not None:
             self.state = self.state.moved(SAFETY, resume_at=self.state.at)
             self.ask_continue()
+        # At consent or already paused: the reply is all; the question before still stands.
+
+    def skip_home_items(self) -> None:
+        """After a disclosure about home, the survey does not ask about home."""
+        for question in self.state.questions:
+            if question.item in HOME_ITEMS and question.id not in self.state.answers:
+                self.record(question, None)
 
     def back(self) -> None:
         index = self.state.index
@@ -307,7 +216,8 @@ class _Turn:
         if at in (CONSENT, SAFETY):
             answer = parse_yes_no(raw)
             if answer is None:
-                self.miss("yes_no:unclear")
+                self.keep(raw)
+                self.miss("yes_no:unclear" if at == CONSENT else "yes_no:unclear_after_concern")
             elif at == CONSENT:
                 self.consent(answer)
             else:
@@ -323,6 +233,7 @@ class _Turn:
         elif question is not None:
             self.rate(question, raw)
         else:
+            self.keep(raw)
             self.not_here("survey:not_active" if at != END + "stopped" else "survey:stopped")
 
     def rate(self, question: Question, raw: str) -> None:
@@ -330,17 +241,24 @@ class _Turn:
         several = self.ctx.capabilities.several_answers_per_message
         parsed = parse_ratings(raw, question.scale, several=several, max_count=len(block))
         if isinstance(parsed, Rejected):
-            self.miss(parsed.code)
+            self.keep(raw)
+            if parsed.code == "rating:not_a_number" and is_words(raw):
+                # Something the person wanted to say, not a botched number: thank them for it
+                # (the caseworker reads it) and ask again, without counting it as a miss.
+                self.emit(InputRejected("rating:words"))
+                self.reprompt(self.preface("words.thanks"))
+            else:
+                self.miss(parsed.code)
             return
         index = self.state.questions.index(question)
         if isinstance(parsed, SkipItem):
             self.record(question, None)
-            self.go_to(index + 1)
+            self.forward(index + 1)
             return
         assert isinstance(parsed, Ratings)
         for answered, score in zip(block, parsed.scores, strict=False):
             self.record(answered, score)
-        self.go_to(index + len(parsed.scores))
+        self.forward(index + len(parsed.scores))
 
     def consent(self, given: bool) -> None:
         version = self.text_version("consent.ask")
@@ -359,8 +277,10 @@ class _Turn:
             self.finish("safety")
             return
         target = self.state.resume_at
-        self.state = self.state.moved(target, resume_at="")
-        self.reprompt(self.preface("safety.resume"))
+        ids = [question.id for question in self.state.questions]
+        start = ids.index(target) if target in ids else len(ids)
+        self.state = replace(self.state, resume_at="")
+        self.forward(start, self.preface("safety.resume"))
 
     def thank(self) -> None:
         self.say(t(self.ctx, "thanks"), "thanks")
@@ -370,6 +290,8 @@ class _Turn:
         data, at, question = press.data, self.state.at, self.state.question
         if data in ("stop", "help", "start", "back"):
             self.text(data)
+        elif data == UNSAFE:
+            self.concern(None, [("asked_for_help", "button")])
         elif press.state_id is not None and press.state_id != at:
             if self.state.active:
                 self.emit(InputRejected("button:stale"))
@@ -382,14 +304,14 @@ class _Turn:
             self.thank()
         elif question is not None and data == "skip":
             self.record(question, None)
-            self.go_to(self.state.questions.index(question) + 1)
+            self.forward(self.state.questions.index(question) + 1)
         elif question is not None and data.startswith("v:"):
             score = parse_button_score(data, question.scale)
             if score is None:
                 self.miss("button:unknown")
             else:
                 self.record(question, score)
-                self.go_to(self.state.questions.index(question) + 1)
+                self.forward(self.state.questions.index(question) + 1)
         elif self.state.active:
             self.miss("button:unknown")
         else:

@@ -79,9 +79,12 @@ class AnswerRecorded:
 
 @dataclass(frozen=True, slots=True)
 class FreeTextRecorded:
-    """Store the person's answer to the free-text question."""
+    """Store what the person wrote: the answer to the free-text question ("comment"), or
+    anything else that was not an answer ("message": words at a rating question, a message
+    outside a survey). Nothing a person writes is thrown away."""
 
     text: str
+    kind: Literal["comment", "message"] = "comment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +97,15 @@ class SurveyCompleted:
 
 @dataclass(frozen=True, slots=True)
 class SafetyConcern:
-    """A message matched the risk lexicon: flag it to the caseworker as urgent at once.
+    """A message matched the risk lexicon, or the person asked for an adult: flag it to the
+    caseworker as urgent at once.
 
-    `matched` is the lexicon's own term, never the person's words; the host links the
-    concern to the stored inbound message."""
+    `matched` is the lexicon's own term, never the person's words. The words themselves come
+    in the FreeTextRecorded just before (none for the help button); the host links the two."""
 
-    category: str  # suicide|self_harm|violence|abuse|leave_home|fear (see risk_lexicon.toml)
+    category: str  # CONTRACT.md's ids: suicide, self_harm, ..., asked_for_help
     matched: str
-    source: Literal["free_text", "message"] = "message"
+    source: Literal["free_text", "message", "button"] = "message"
 
 
 @dataclass(frozen=True, slots=True)

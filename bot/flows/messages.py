@@ -38,3 +38,5 @@ class OutgoingMessage:
     # A key the flow can use to say "replace the keyboard of the previous prompt" etc.
     purpose: str = "survey"
     meta: dict[str, str] = field(default_factory=dict)
+    # Quiet choices shown apart from the answers, one per row (the "I need an adult" button)
+    aside: tuple[Choice, ...] = ()

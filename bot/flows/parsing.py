@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.flows.instruments import FACE_SCORES, ScaleType
 
-Command = Literal["stop", "start", "start_token", "help", "back"]
+Command = Literal["stop", "start", "start_token", "help", "back", "unsafe"]
 
 _COMMANDS: dict[str, Command] = {
     **dict.fromkeys(
@@ -27,6 +27,8 @@ _COMMANDS: dict[str, Command] = {
     **dict.fromkeys(("start", "start igen", "unstop"), "start"),
     **dict.fromkeys(("hjælp", "hjaelp", "hjalp", "hjelp", "help", "info", "?"), "help"),
     **dict.fromkeys(("tilbage", "gå tilbage", "back", "go back", "fortryd", "undo"), "back"),
+    # The word the help texts name for "I need to talk to an adult" (the chat button's twin).
+    **dict.fromkeys(("sos", "s.o.s", "s o s"), "unsafe"),
 }
 _TELEGRAM_COMMANDS: dict[str, Command] = {
     "/stop": "stop",
@@ -35,6 +37,7 @@ _TELEGRAM_COMMANDS: dict[str, Command] = {
     "/hjaelp": "help",
     "/back": "back",
     "/tilbage": "back",
+    "/sos": "unsafe",
 }
 _YES = frozenset(
     ["ja", "jo", "jep", "jeps", "jaja", "ja tak", "ja gerne", "ja da", "gerne", "selvfølgelig"]
@@ -105,6 +108,16 @@ def parse_yes_no(text: str) -> bool | None:
     if simple in {_collapse(word) for word in _NO}:
         return False
     return None
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def is_words(text: str) -> bool:
+    """True when text is clearly words, not a botched number: two words or more, or one
+    long word ("hjælp mig", "fantastisk"; not "7x" or "godt")."""
+    words = _WORD.findall(text)
+    return len(words) >= 2 or any(len(word) >= 6 for word in words)
 
 
 def is_nothing_to_add(text: str) -> bool:

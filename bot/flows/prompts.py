@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from bot.flows.catalogue import fill
 from bot.flows.context import FlowContext
@@ -15,15 +16,19 @@ from bot.flows.state import SurveyState
 DEFAULT_FACE_EMOJI: tuple[str, ...] = ("😢", "🙁", "😐", "🙂", "😀")
 MAX_GOAL_CHARS = 120
 _EXAMPLE_ANSWERS = ("7", "6", "8", "9", "5", "7", "8", "6")
-# The safety answer is written for three readers: a child or young person, an adult about
-# themself, and an adult about a child (which includes the adult reading to a child under 6).
-_SAFETY_VARIANT = {
-    "young": "observer",
-    "child": "child",
-    "youth": "child",
-    "adult": "adult",
-    "observer": "observer",
+# The safety answer opens with words for the kind of concern, then says for every reader that
+# it is automatic, who is told, and where to call (catalogue keys "safety.open.<kind>",
+# "safety.reply", each with variants per audience).
+_CONCERN_KIND = {
+    "suicide": "harm", "self_harm": "harm",
+    "violence": "hurt", "sexual_abuse": "hurt", "threats": "hurt", "forced_control": "hurt",
+    "neglect": "home", "parent_substance": "home", "leave_home": "home",
+    "asked_for_help": "help",
 }
+# Concerns about home: after one, the survey does not ask about home.
+HOME_CONCERNS = frozenset({"violence", "sexual_abuse", "neglect", "parent_substance",
+                           "leave_home", "forced_control"})
+UNSAFE = "unsafe"  # the data of the quiet "I need to talk to an adult" button
 # What a re-ask says before the question, for each rejection code.
 _REASK: dict[str, tuple[str, ...]] = {
     "rating:empty": ("reask.not_a_number",),
@@ -34,6 +39,7 @@ _REASK: dict[str, tuple[str, ...]] = {
     "button:unknown": ("reask.button", "reask.again"),
     "button:stale": ("reask.button", "reask.again"),
     "yes_no:unclear": ("reask.yes_no",),
+    "yes_no:unclear_after_concern": ("reask.yes_no_safety",),
 }
 # Typography that looks the same in GSM-7, so an SMS stays cheap and readable.
 _GSM7_LOOKALIKES = str.maketrans(
@@ -89,6 +95,14 @@ def message(
         choices, layout = (), "none"
     meta = {"state_id": state_id} if state_id else {}
     return OutgoingMessage(fit(ctx, text), choices, layout, purpose, meta)
+
+
+def with_help(ctx: FlowContext, outgoing: OutgoingMessage) -> OutgoingMessage:
+    """The message with the quiet "I need to talk to an adult" button, where there are
+    buttons (on SMS the help text names the word SOS instead)."""
+    if not ctx.capabilities.buttons:
+        return outgoing
+    return replace(outgoing, aside=(Choice(t(ctx, "button.unsafe"), UNSAFE),))
 
 
 def yes_no(ctx: FlowContext, text: str, *, purpose: str, state_id: str) -> OutgoingMessage:
@@ -250,9 +264,9 @@ def question_message(
         choices = _SCALE_CHOICES
         layout = "scale"
     text = _join(preface, intro, question_text(ctx, question), meta_text)
-    return message(
+    return with_help(ctx, message(
         ctx, text, purpose="question", state_id=question.id, choices=choices, layout=layout
-    )
+    ))
 
 
 def feedback_message(ctx: FlowContext, state: SurveyState, preface: str = "") -> OutgoingMessage:
@@ -262,11 +276,16 @@ def feedback_message(ctx: FlowContext, state: SurveyState, preface: str = "") ->
     if not ctx.capabilities.buttons:
         text = _join(text, t(ctx, "hint.feedback_skip"))
     choices = (Choice(t(ctx, "button.skip"), "skip"),)
-    return message(
+    return with_help(ctx, message(
         ctx, text, purpose="feedback", state_id=state.at, choices=choices, layout="list"
-    )
+    ))
 
 
-def safety_reply(ctx: FlowContext) -> str:
-    """The short, warm answer to a message that matched the risk lexicon."""
-    return ctx.catalogue.text(f"safety.reply.{_SAFETY_VARIANT[ctx.audience]}", child=ctx.child)
+def safety_reply(ctx: FlowContext, category: str) -> str:
+    """The short, warm answer to a concern: words for its kind, then for every reader that
+    this is automatic and nobody reads along now, who is told, and the helplines."""
+    kind = _CONCERN_KIND.get(category, "hurt")
+    parts = [t(ctx, f"safety.open.{kind}"), t(ctx, "safety.reply")]
+    if kind == "harm" and ctx.audience in ("youth", "adult"):  # Livslinien is for 13+
+        parts.append(t(ctx, "safety.suicide_line"))
+    return " ".join(part for part in parts if part)

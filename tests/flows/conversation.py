@@ -123,7 +123,9 @@ class Conversation:
 
 
 def _choices_line(outgoing: OutgoingMessage) -> str:
-    return " ".join(f"[{choice.label}]" for choice in outgoing.choices)
+    line = " ".join(f"[{choice.label}]" for choice in outgoing.choices)
+    aside = " ".join(f"[{choice.label}]" for choice in outgoing.aside)
+    return f"{line}  ~ {aside}".strip() if aside else line
 
 
 def _describe(value: object) -> str:
@@ -149,9 +151,10 @@ def transcript(conversation: Conversation, title: str, person: str) -> str:
                 first, *rest = event.message.text.split("\n")
                 lines.append(f"BOT: {first}")
                 lines.extend(f"     {line}" for line in rest)
-                if event.message.choices:
+                if event.message.choices or event.message.aside:
                     lines.append(f"     {_choices_line(event.message)}")
-                    last_choices = {c.data: c.label for c in event.message.choices}
+                    last_choices = {c.data: c.label
+                                    for c in (*event.message.choices, *event.message.aside)}
             elif not isinstance(event, AnswerRecorded | FreeTextRecorded | ConsentChanged):
                 lines.append(f"     ({_describe(event)})")
     lines += ["", "## stored"]
@@ -163,7 +166,7 @@ def transcript(conversation: Conversation, title: str, person: str) -> str:
                 f"{event.item_id} = {score}"
             )
         elif isinstance(event, FreeTextRecorded):
-            lines.append(f"free text: {event.text!r}")
+            lines.append(f"free text ({event.kind}): {event.text!r}")
         elif isinstance(event, ConsentChanged):
             lines.append(f"consent: {event.action} {event.text_version}".rstrip())
     return "\n".join(lines) + "\n"

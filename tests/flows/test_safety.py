@@ -37,15 +37,15 @@ HITS = [
     ("mor bankede mig", "violence"),
     ("he hits me", "violence"),
     ("my stepdad hit me", "violence"),
-    ("hun rører ved mig", "abuse"),
-    ("he touched me", "abuse"),
+    ("hun rører ved mig", "sexual_abuse"),
+    ("he touched me", "sexual_abuse"),
     ("jeg vil flytte hjemmefra", "leave_home"),
     ("jeg tør ikke tage hjem", "leave_home"),
     ("I want to move away from home", "leave_home"),
     ("I don't want to go home", "leave_home"),
     ("I don't want to live at home", "leave_home"),
-    ("jeg er bange for min far", "fear"),
-    ("I am scared of my stepdad", "fear"),
+    ("jeg er bange for min far", "leave_home"),
+    ("I am scared of my stepdad", "leave_home"),
 ]
 NON_HITS = [
     "jeg slog en bold",
@@ -155,4 +155,5 @@ def test_adults_get_an_answer_for_adults() -> None:
     assert conv.of_type(SafetyConcern)
     assert "112" in conv.messages[-2].text
     assert "BørneTelefonen" in conv.messages[-2].text  # for the child's sake
-    assert not conv.of_type(AnswerRecorded)
+    # No score was taken from the disclosure; the home item is skipped, not asked later.
+    assert [(a.item_id, a.score) for a in conv.of_type(AnswerRecorded)] == [("family", None)]
