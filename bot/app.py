@@ -10,8 +10,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Info, generate_latest
 
 from bot import webchat_page, webhooks
+from bot.channels.telegram import TelegramChannel
 from bot.runtime import Runtime
 from bot.services import Services
+from bot.telegram_username import BotUsername
 from dashboard import routes as dashboard_routes
 from storage.db import DatabaseUnavailable, ping
 
@@ -76,7 +78,9 @@ def create_app(runtime: Runtime, services: Services | None = None,
     app.router.add_get("/metrics", metrics)
     webhooks.add_routes(app)
     webchat_page.add_routes(app)
-    dashboard_routes.add_routes(app, runtime)
+    telegram = services.channels.get("telegram")
+    dashboard_routes.add_routes(app, runtime, bot_username=BotUsername(
+        runtime.settings, telegram if isinstance(telegram, TelegramChannel) else None))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await (services.start() if background else services.open())

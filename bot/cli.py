@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.commands import admin, cases, demo, messaging, records
+from bot.commands import admin, alerts, cases, demo, messaging, records
 from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
 from bot.settings import SettingsError, load_settings
@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rates", choices=["sessions", "cadence"],
                    help="after each session, or on the case's follow-up cadence (default: "
                         "sessions for child and parents, cadence for teachers and pedagogues)")
+    p = command("invite", cases.cmd_participant_invite, "a new invite for a chat rater; their "
+                "earlier unused invites and web-chat links stop working", part)
+    p.add_argument("--participant", required=True)
 
     sess = sub.add_parser("session", help="sessions").add_subparsers(dest="sub", required=True)
     p = command("add", cases.cmd_session_add, "add a session or a recurring series", sess)
@@ -120,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("retention", records.cmd_retention,
                 "list closed cases past the retention period, for review")
     p.add_argument("--months", type=int, default=24)
+
+    alert = sub.add_parser("alert", help="alerts").add_subparsers(dest="sub", required=True)
+    p = command("list", alerts.cmd_alert_list, "stored alerts, oldest first", alert)
+    p.add_argument("--case", help="only this case's alerts")
+    p.add_argument("--open", action="store_true", help="only alerts not acknowledged yet")
+    p = command("ack", alerts.cmd_alert_ack, "acknowledge an alert as assessed (stops its "
+                "escalation); audited", alert)
+    p.add_argument("--alert", required=True)
+    p.add_argument("--by", required=True, help="the e-mail of the user who assessed it")
+    p.add_argument("--note", required=True, help="what was done or decided")
 
     keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="sub",
                                                                         required=True)

@@ -17,14 +17,15 @@ import structlog
 from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, telegram_address
 from bot.flows import ButtonPress, Input, Text
 from bot.flows.messages import OutgoingMessage
 from bot.i18n import t
 from bot.inbound_batch import Prefetched
 from bot.surveys import Outcome, Surveys
 from bot.wire import inbound_from_dict, message_to_dict
-from consent.withdrawal import mark_unreachable
+from consent.links import link_telegram
+from consent.withdrawal import mark_reachable, mark_unreachable
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import (
     Conversation,
@@ -155,7 +156,7 @@ class InboundRouter:
         if inbound.kind == "status":
             return effects
         taken = facts.take(inbound.address)
-        if taken is None or inbound.kind in ("blocked", "command_start") \
+        if taken is None or inbound.kind in ("blocked", "unblocked", "command_start") \
                 or any(p.id not in taken[1] for p in taken[0]):
             # This message reads its senders' surveys afresh, or may start or end one another
             # way: the steps the batch has queued must be in the table first.
@@ -173,8 +174,15 @@ class InboundRouter:
             for blocked in people:
                 mark_unreachable(session, blocked, at=now, reason="telegram:blocked")
             return effects
+        # Unblocking the bot, or writing again, makes a person reachable again.
+        how = "unblocked" if inbound.kind == "unblocked" else "wrote"
+        for member in people:
+            if member.status == "unreachable":
+                mark_reachable(session, member, at=now, reason=f"{inbound.provider}:{how}")
+        if inbound.kind == "unblocked":
+            return effects
         if inbound.kind == "command_start" and inbound.start_token:
-            linked = self._link(session, inbound, now)
+            linked = self._link(session, inbound, now, key)
             if linked is not None:
                 self.surveys.start(session, linked, now, trigger="reply")
                 effects.messages += 1
@@ -216,8 +224,13 @@ class InboundRouter:
                 return person
         return live[0] if live else None
 
-    def _link(self, session: Session, inbound: Inbound, now: datetime) -> Participant | None:
-        """Redeem a Telegram deep-link token; throttled per chat against guessing."""
+    def _link(self, session: Session, inbound: Inbound, now: datetime,
+              key: str) -> Participant | None:
+        """Redeem a Telegram deep-link token; throttled per chat against guessing.
+
+        Only a person's newest invite links (a new one revokes the earlier ones); one that
+        moves the person from another chat says a neutral goodbye there.
+        """
         chat_key = self._blind(inbound.address)
         day = now.date().isoformat()
         if hit(session, f"link:{chat_key}", day) > WRONG_TOKENS_PER_DAY:
@@ -225,15 +238,31 @@ class InboundRouter:
         person = invites.redeem_invite(session, inbound.start_token or "", now=now)
         if person is None or person.channel != "telegram":
             return None
-        cases.link_chat(session, self.vault, self.index, person, inbound.address.split(":")[1])
+        previous = link_telegram(session, self.vault, self.index, person,
+                                 inbound.address.split(":")[1], at=now)
+        mark_reachable(session, person, at=now, reason="telegram:linked")
+        if previous is not None and not any(
+                other.status != "erased"
+                for other in cases.participants_by_chat(session, self.index, previous)):
+            # The old chat is linked to nobody now (a parent's chat in another case would
+            # still be): it hears that, and nothing about the case.
+            self._goodbye(session, person, previous, key)
         return person
+
+    def _goodbye(self, session: Session, person: Participant, chat_id: str, key: str) -> None:
+        """Tell the chat a person moved away from that it is no longer linked; nothing more."""
+        message = OutgoingMessage(t("chat.unlinked", person.language), purpose="reply")
+        outbox.enqueue(session, self.vault, participant=None, channel="telegram",
+                       message=message_to_dict(message), purpose="reply",
+                       key=f"unlinked:{key}", address=telegram_address(chat_id))
 
     def _event(self, session: Session, person: Participant, inbound: Inbound) -> Input:
         if inbound.kind == "button" and inbound.button_data is not None:
             return ButtonPress(inbound.button_data,
                                self._state_of_prompt(session, person, inbound))
         if inbound.kind in ("command", "command_start") and inbound.command:
-            return Text(f"/{inbound.command}")
+            # The whole text: words after a command ("/help min far slår mig") are read too.
+            return Text(inbound.text or f"/{inbound.command}")
         return Text(inbound.text or "")
 
     def _state_of_prompt(self, session: Session, person: Participant,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session
 
+from bot.alert_spells import record_missed
 from bot.channels.base import Handler, Inbound
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio_sms import TwilioSmsChannel
@@ -77,9 +79,10 @@ class Services:
         self.plan_config = PlanConfig(zone=s.zone)
         self.mailer = Mailer(s.smtp_url, outbox_dir(s.data_dir))
         self.mail = MailConfig(sender=s.mail_sender, public_url=s.public_url,
-                               team_address=s.team_email)
+                               team_address=s.team_email or None, rules=s.rules.rules)
         self.scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
+        self.notices_wake = asyncio.Event()  # set when a safety alert was just raised
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeping = asyncio.Lock()
         # Inbound writes take turns on one writer: SQLite has one writer anyway, and a second
@@ -115,6 +118,8 @@ class Services:
                 await telegram.remove_keyboard(*effects.remove_keyboard)
         if effects.messages:
             self.dispatcher.wake.set()
+        if effects.safety_alert_ids:
+            self.notices_wake.set()  # the caseworker hears now, not at the next sweep
 
     async def recover_inbox(self, older_than: timedelta = timedelta(0)) -> int:
         """Process what was stored but not processed (a crash between store and process)."""
@@ -141,7 +146,7 @@ class Services:
             self.surveys.expire(session, conversation, now)
 
         reminded, expired = sweep_conversations(self.rt.engine, now, remind=remind,
-                                                expire=expire)
+                                                expire=expire, cfg=self.sweep_config)
         return {"planned": planned, "started": result.started, "deferred": result.deferred,
                 "missed": result.missed, "reminded": reminded, "expired": expired}
 
@@ -152,16 +157,31 @@ class Services:
                 counts = await asyncio.to_thread(self.sweep)
                 # Rows a live webhook task is still processing are younger than this.
                 await self.recover_inbox(older_than=timedelta(seconds=30))
-                # A safety alert raised since the last sweep reaches the caseworker now.
-                await send_urgent(self.rt.engine, self.mailer, self.mail, utcnow())
             except Exception:  # a failed sweep is retried at the next interval
                 log.exception("sweep failed")
                 return
         if counts["started"] or counts["reminded"] or counts["expired"]:
             self.dispatcher.wake.set()
 
+    async def send_notices(self, now: datetime | None = None) -> int:
+        """Send the urgent notices due now, each claimed for its attempt; how many went."""
+        return await send_urgent(self.rt.engine, self.mailer, self.mail, now or utcnow())
+
+    async def notice_loop(self) -> None:
+        """Urgent notices apart from the sweep, so a mail server that hangs delays no survey:
+        every sweep interval, and at once when a safety alert was raised."""
+        while not self._stop.is_set():
+            self.notices_wake.clear()
+            try:
+                await self.send_notices()
+            except Exception:  # retried at the next interval
+                log.exception("notice sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.notices_wake.wait(), self.rt.settings.sweep_seconds)
+
     def daily(self, now: datetime | None = None) -> dict[str, int]:
-        """Once a day: children who turned 15 are flagged; cases due for retention review."""
+        """Once a day: children who turned 15 are flagged; cases due for retention review;
+        rule alerts of cases with prompts just missed (the missing-ratings rule)."""
         now = now or utcnow()
         with Session(self.rt.engine) as session:
             fifteen = flag_new_fifteens(session, self.rt.vault, now)
@@ -171,7 +191,10 @@ class Services:
             # Nothing is destroyed automatically: an operator reviews the list.
             log.warning("closed cases past the retention period await review",
                         count=len(review), command="stemme retention")
-        return {"turned_15": len(fifteen), "retention_review": len(review)}
+        spells = record_missed(self.rt.engine, self.rt.vault, now=now,
+                               rules=self.rt.settings.rules.rules)
+        return {"turned_15": len(fifteen), "retention_review": len(review),
+                "rule_alerts": spells}
 
     async def daily_job(self) -> None:
         """The daily cron job."""
@@ -204,9 +227,10 @@ class Services:
         """Open, recover the inbox, start the dispatcher loop and the sweep job."""
         await self.open()
         await self.recover_inbox()
-        task = asyncio.create_task(self.dispatcher.run_forever(self._stop))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        for task in (asyncio.create_task(self.dispatcher.run_forever(self._stop)),
+                     asyncio.create_task(self.notice_loop())):
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         self.scheduler = AsyncIOScheduler(timezone=self.rt.settings.zone)
         # One job with a fixed id, replaced on every boot: never one job per participant.
         self.scheduler.add_job(self.sweep_job, "interval", id="sweep", replace_existing=True,
@@ -225,6 +249,7 @@ class Services:
         async with self._sweeping:  # a sweep under way finishes its transaction first
             self._stop.set()
         self.dispatcher.wake.set()
+        self.notices_wake.set()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
         await self.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reports.rules import RulesError, RulesInForce, rules_in_force
+
 
 class SettingsError(Exception):
     """A setting is wrong; the message names the variable and what to do."""
@@ -19,6 +22,18 @@ class SettingsError(Exception):
 
 _DIGEST_AT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]?\d|2[0-3]):([0-5]\d)$")
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(text: str, name: str) -> timedelta:
+    """A length of time like "4h", "90m", "1d" or "1h30m" (days, hours, minutes, seconds)."""
+    match = _DURATION.match(text.strip().lower().replace(" ", ""))
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"{name} must look like 4h, 90m, 1d or 1h30m, got {text!r}")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def _http_url(value: str, name: str) -> str:
@@ -46,6 +61,7 @@ class Settings(BaseSettings):
     quiet_hours: str = "20:00-08:00"
     sweep_seconds: float = Field(default=30, gt=0)
     text_packs_dir: Path | None = None
+    rules_file: Path | None = None  # an organisation's alert rules (TOML); None = shipped ones
     risk_lexicon_file: Path | None = None
 
     telegram_token: str | None = Field(default=None, repr=False)
@@ -65,7 +81,8 @@ class Settings(BaseSettings):
 
     smtp_url: str | None = Field(default=None, repr=False)
     digest_from: str | None = None
-    team_email: str | None = None  # urgent alerts unacknowledged after 4 h go here too
+    team_email: str | None = None  # urgent alerts unacknowledged after escalate_after go here too
+    escalate_after: timedelta = timedelta(hours=4)  # "4h", "90m", "1d" or "1h30m"
     digest_at: str = "mon 07:00"  # local weekday and time of the weekly digest
 
     @field_validator("public_url", "telegram_api_url", "twilio_api_url")
@@ -103,6 +120,30 @@ class Settings(BaseSettings):
             return ""
         if not match or int(match[1]) > 23 or int(match[3]) > 23:
             raise ValueError(f"STEMME_QUIET_HOURS must look like 20:00-08:00, got {value!r}")
+        return value
+
+    @field_validator("escalate_after", mode="before")
+    @classmethod
+    def _check_escalate_after(cls, value: object) -> timedelta:
+        if isinstance(value, timedelta):
+            delta = value
+        else:
+            delta = parse_duration(str(value), "STEMME_ESCALATE_AFTER")
+        if delta <= timedelta(0):
+            raise ValueError("STEMME_ESCALATE_AFTER must be longer than nothing, e.g. 4h")
+        return delta
+
+    @field_validator("rules_file", mode="before")
+    @classmethod
+    def _check_rules_file(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            rules_in_force(Path(str(value)))
+        except RulesError as exc:
+            detail = " ".join(str(exc).split())  # one line, however TOML words it
+            detail = detail.removeprefix(str(value)).lstrip(": ")
+            raise ValueError(f"STEMME_RULES_FILE {value}: {detail}") from None
         return value
 
     @field_validator("digest_at")
@@ -143,6 +184,11 @@ class Settings(BaseSettings):
     def resolved_key_file(self) -> Path:
         """Where the key file lives."""
         return self.key_file or self.data_dir / "keys.json"
+
+    @cached_property
+    def rules(self) -> RulesInForce:
+        """The alert rules in force: the shipped ones, or STEMME_RULES_FILE's over them."""
+        return rules_in_force(self.rules_file)
 
     @property
     def zone(self) -> ZoneInfo:

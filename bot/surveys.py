@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
+from bot.alert_spells import record_case_alerts
 from bot.channels.base import ChannelInfo
 from bot.channels.telegram import TELEGRAM_INFO
 from bot.channels.twilio_sms import SMS_INFO
@@ -43,16 +44,18 @@ from bot.wire import message_to_dict
 from consent import agreements, audit
 from consent.agreements import age_on
 from consent.withdrawal import resume, withdraw
+from reports.rules import DEFAULT_RULES, ScoringRules
 from scheduler.sweep import Due
 from storage.models import (
-    Alert,
     Answer,
     Case,
     Conversation,
     DuePrompt,
+    FreeText,
     Participant,
 )
 from storage.repo import outbox
+from storage.repo.alerts import raise_safety
 from storage.repo.answers import ItemScore, record_answer, record_answers, record_free_text
 from storage.repo.cases import CaseView, goal_texts, view_case
 from storage.repo.conversations import StepQueue, save_step
@@ -90,7 +93,9 @@ class SurveyConfig:
     text_packs_dir: Path | None = None
     lexicon_path: Path | None = None
     urgent_deadline: timedelta = timedelta(hours=24)  # the municipality's duty to assess
+    escalate_after: timedelta = timedelta(hours=4)  # unacknowledged, then to the team too
     languages: tuple[str, ...] = field(default=("da", "en"))
+    rules: ScoringRules = DEFAULT_RULES  # the alert rules in force (settings.rules.rules)
 
 
 @dataclass
@@ -249,6 +254,7 @@ class Surveys:
         # withdrawal in this step cancels only prompts, not replies (the STOP confirmation
         # must go out).
         pending = writes if writes is not None else Writes(session.get_bind().dialect)
+        words: FreeText | None = None  # the last words this step stored
         for index, event in enumerate(events):
             if isinstance(event, SendMessage):
                 # The confirmation of STOP must reach the person who just withdrew.
@@ -264,10 +270,16 @@ class Surveys:
                 scores.append(ItemScore(event.instrument_id, event.instrument_version,
                                         event.item_id, event.score, skipped=event.skipped))
             elif isinstance(event, FreeTextRecorded):
-                record_free_text(session, self.vault, person, event.text,
-                                 conversation_id=conv_id, at=now)
+                words = record_free_text(session, self.vault, person, event.text,
+                                         conversation_id=conv_id, at=now, kind=event.kind)
             elif isinstance(event, SafetyConcern):
-                outcome.safety_alert_ids.append(self._safety_alert(session, person, event, now))
+                # The engine records the words just before the concern they raised (the
+                # help button has none): the alert shows the caseworker what was written.
+                linked = words.id if words is not None and event.source != "button" else None
+                if linked is not None:
+                    session.flush()  # the words' row before the alert that points at it
+                outcome.safety_alert_ids.append(
+                    self._safety_alert(session, person, event, now, linked))
             elif isinstance(event, ConsentChanged):
                 self._consent(session, person, event, now)
             elif isinstance(event, SurveyCompleted) and conversation is not None:
@@ -275,6 +287,9 @@ class Surveys:
                 self._complete(session, conversation, event, now)
                 outcome.completed = True
         self._record_scores(session, person, conv_id, scores, now)
+        if outcome.completed:  # new ratings: the case's rule alerts as rows (CONTRACT.md)
+            record_case_alerts(session, self.vault, person.case_id, now=now,
+                               rules=self.config.rules)
         if conversation is not None:
             status = conversation.status
             if status == "active" and not state.active:
@@ -303,15 +318,13 @@ class Surveys:
         scores.clear()
 
     def _safety_alert(self, session: Session, person: Participant, event: SafetyConcern,
-                      now: datetime) -> str:
-        alert = Alert(case_id=person.case_id, participant_id=person.id, rule="safety",
-                      severity="urgent", raised_at=now,
-                      deadline_at=now + self.config.urgent_deadline)
-        # The caseworker sees the category and the matched term, never in an e-mail.
-        self.vault.seal(session, alert, "detail", f"{event.category}: {event.matched}")
-        session.add(alert)
-        session.flush()
-        return alert.id
+                      now: datetime, free_text_id: str | None) -> str:
+        # The alert and its notices (urgent now, escalation later) in this step's transaction.
+        return raise_safety(session, self.vault, case_id=person.case_id,
+                            participant_id=person.id, category=event.category,
+                            free_text_id=free_text_id, now=now,
+                            deadline=self.config.urgent_deadline,
+                            escalate_after=self.config.escalate_after)
 
     def _consent(self, session: Session, person: Participant, event: ConsentChanged,
                  now: datetime) -> None:

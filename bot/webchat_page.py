@@ -42,6 +42,7 @@ def _page(engine: Any, vault: Any, token: str, lang: str | None) -> dict[str, An
     last = messages[-1] if messages else {}
     return {"known": True, "lang": language, "messages": messages,
             "choices": [{"label": c[0], "data": c[1]} for c in last.get("choices", [])],
+            "aside": [{"label": c[0], "data": c[1]} for c in last.get("aside", [])],
             "layout": last.get("layout", "none")}
 
 
@@ -52,7 +53,8 @@ async def chat_get(request: web.Request) -> web.Response:
                                    request.query.get("lang"))
     language = data["lang"]
     data.update(t=lambda key: t(key, language), other_lang="en" if language == "da" else "da",
-                msg_id=secrets.token_urlsafe(12), msg_id2=secrets.token_urlsafe(12))
+                msg_id=secrets.token_urlsafe(12), msg_id2=secrets.token_urlsafe(12),
+                msg_id3=secrets.token_urlsafe(12))
     html = _env.get_template("chat.html").render(**data)
     response = web.Response(text=html, content_type="text/html",
                             status=200 if data["known"] else 404)

@@ -15,8 +15,11 @@ _INBOUND_FIELDS = tuple(f.name for f in fields(Inbound))
 
 def message_to_dict(message: OutgoingMessage) -> dict[str, Any]:
     """The message as plain JSON-able data."""
-    return {"text": message.text, "layout": message.layout, "purpose": message.purpose,
+    data = {"text": message.text, "layout": message.layout, "purpose": message.purpose,
             "choices": [[c.label, c.data] for c in message.choices], "meta": message.meta}
+    if message.aside:
+        data["aside"] = [[c.label, c.data] for c in message.aside]
+    return data
 
 
 def message_from_dict(data: dict[str, Any]) -> OutgoingMessage:
@@ -25,6 +28,7 @@ def message_from_dict(data: dict[str, Any]) -> OutgoingMessage:
         text=str(data.get("text", "")),
         choices=tuple(Choice(str(label), str(value)) for label, value in data.get("choices", [])),
         layout=data.get("layout", "none"),
+        aside=tuple(Choice(str(label), str(value)) for label, value in data.get("aside", [])),
         purpose=str(data.get("purpose", "survey")),
         meta={str(k): str(v) for k, v in data.get("meta", {}).items()},
     )

@@ -26,6 +26,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
 )
 from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
@@ -65,7 +66,11 @@ def build_router(rt: Runtime) -> InboundRouter:
     """The inbound router (and the surveys it drives) for one process's runtime."""
     s = rt.settings
     surveys = Surveys(rt.vault, SurveyConfig(text_packs_dir=s.text_packs_dir,
-                                             lexicon_path=s.risk_lexicon_file))
+                                             lexicon_path=s.risk_lexicon_file,
+                                             escalate_after=s.escalate_after,
+                                             rules=s.rules.rules,
+                                             urgent_deadline=timedelta(
+                                                 hours=s.rules.rules.safety_response_hours)))
     return InboundRouter(engine=rt.engine, vault=rt.vault, index=rt.index, surveys=surveys)
 
 

@@ -1,4 +1,8 @@
-"""Stopping contact: withdrawal, opt-out and unreachability cancel everything pending at once."""
+"""Stopping contact: withdrawal, opt-out and unreachability cancel everything pending at once.
+
+Unreachability is not final: a person who unblocks the bot or writes again is reachable
+again, within what they agreed to before.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from consent import agreements, audit
+from consent import agreements, audit, links
 from storage.models import Conversation, DuePrompt, Participant
 from storage.repo.outbox import cancel_pending
 
@@ -45,6 +49,8 @@ def withdraw(session: Session, person: Participant, *, at: datetime, via: str,
     cancel_everything(session, participant_id=person.id)
     audit.append(session, actor=recorded_by, action="consent.withdraw",
                  target=f"participant:{person.id}", detail=f"via={via}", at=at)
+    # A withdrawn person's web-chat page (and any unused invite) stops working at once.
+    links.end_links(session, person, actor=recorded_by, at=at, reason="withdrawal")
 
 
 def resume(session: Session, person: Participant, *, at: datetime, via: str) -> None:
@@ -60,8 +66,28 @@ def resume(session: Session, person: Participant, *, at: datetime, via: str) -> 
 
 def mark_unreachable(session: Session, person: Participant, *, at: datetime, reason: str) -> None:
     """The provider says the person cannot be reached (e.g. they blocked the bot)."""
+    if person.status in ("withdrawn", "erased"):
+        # Nothing is sent to them anyway; their status keeps saying why.
+        cancel_everything(session, participant_id=person.id)
+        return
     person.status = "unreachable"
     session.add(person)
     cancel_everything(session, participant_id=person.id)
     audit.append(session, actor="system", action="participant.unreachable",
                  target=f"participant:{person.id}", detail=reason, at=at)
+
+
+def mark_reachable(session: Session, person: Participant, *, at: datetime, reason: str) -> bool:
+    """An unreachable person can be reached again (unblocked the bot, or wrote to us).
+
+    What they agreed to still holds: no new agreement is asked for, and a withdrawal stays a
+    withdrawal. False when they were not unreachable.
+    """
+    if person.status != "unreachable":
+        return False
+    withdrawn = agreements.state(session, person.id, person.channel).withdrawn
+    person.status = "withdrawn" if withdrawn else "active"
+    session.add(person)
+    audit.append(session, actor="system", action="participant.reachable",
+                 target=f"participant:{person.id}", detail=reason, at=at)
+    return True

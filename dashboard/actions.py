@@ -15,24 +15,24 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from consent import agreements, audit
+from consent import agreements, audit, links
 from consent.withdrawal import withdraw
 from reports.casefile import load_case_data
 from reports.export import export_csv, export_json
 from reports.graph import render_progress
 from reports.journal import journal_pdf
+from reports.rules import DEFAULT_RULES, ScoringRules
 from scheduler.cadence import BadCadence, Cadence, load_cadences, parse_override
 from scheduler.prompts import add_prompt
 from scheduler.recurrence import BadRecurrence, expand, parse_every
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Meeting, Participant, User
 from storage.passwords import WeakPassword
-from storage.repo import cases, invites, meetings
+from storage.repo import cases, meetings
 from storage.repo.errors import Conflict
 from storage.repo.users import ROLES, create_user, user_by_email
 from storage.vault import Vault
 
-WEBCHAT_TTL = timedelta(days=365)
 EXPORTS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "png": "image/png",
            "svg": "image/svg+xml", "json": "application/json"}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
@@ -88,26 +88,17 @@ class Invitation:
     url: str | None
 
 
-def invite_url(public_url: str, bot_username: str | None, channel: str, code: str
-               ) -> str | None:
-    """The link a participant opens: the web-chat page, or the Telegram deep link."""
-    if channel == "webchat":
-        return f"{public_url.rstrip('/')}/chat/{code}"
-    if channel == "telegram" and bot_username:
-        return f"https://t.me/{bot_username}?start={code}"
-    return None
-
-
 def new_invite(session: Session, person: Participant, *, actor: User, public_url: str,
                bot_username: str | None, now: datetime) -> Invitation:
-    """A fresh invite (Telegram: single use, 14 days; web chat: the page itself, a year)."""
-    if person.channel not in ("telegram", "webchat") or person.status != "active":
+    """A fresh invite (Telegram: single use, 14 days; web chat: the page itself, a year).
+
+    The person's earlier unused invites and web-chat links stop working.
+    """
+    if not links.may_invite(person):
         raise Invalid("error.no_invite")
-    ttl = WEBCHAT_TTL if person.channel == "webchat" else invites.DEFAULT_TTL
-    code = invites.create_invite(session, person, now=now, ttl=ttl)
-    audit.append(session, actor=actor.email, action="invite.create",
-                 target=f"participant:{person.id}", at=now)
-    return Invitation(person, code, invite_url(public_url, bot_username, person.channel, code))
+    issued = links.issue_invite(session, person, actor=actor.email, now=now,
+                                public_url=public_url, bot_username=bot_username)
+    return Invitation(person, issued.code, issued.url)
 
 
 def add_participant(session: Session, vault: Vault, index: BlindIndex, actor: User, case: Case,
@@ -245,19 +236,23 @@ def cancel_session(session: Session, case: Case, meeting_id: str, *, series: boo
 
 
 def export(session: Session, vault: Vault, case: Case, fmt: str, *, actor: User, lang: str,
-           now: datetime, via: str = "dashboard") -> bytes:
-    """A case's progression as pdf/csv/png/svg/json; audited before the bytes leave."""
+           now: datetime, via: str = "dashboard", rules: ScoringRules = DEFAULT_RULES) -> bytes:
+    """A case's progression as pdf/csv/png/svg/json; audited before the bytes leave.
+
+    The journal PDF and the JSON hold what participants wrote; CSV and the images do not.
+    """
     if fmt not in EXPORTS:
         raise Invalid("error.format")
-    data = load_case_data(session, vault, case.id, now=now, comments=fmt == "pdf")
+    data = load_case_data(session, vault, case.id, now=now, comments=fmt in ("pdf", "json"))
     if fmt == "pdf":
-        body = journal_pdf(data, generated_by=actor.email, generated_at=now, lang=lang)
+        body = journal_pdf(data, generated_by=actor.email, generated_at=now, lang=lang,
+                           rules=rules)
     elif fmt == "csv":
         body = export_csv(data)
     elif fmt == "json":
-        body = export_json(data)
+        body = export_json(data, rules=rules)
     else:
-        body = render_progress(data, "png" if fmt == "png" else "svg", lang=lang)
+        body = render_progress(data, "png" if fmt == "png" else "svg", lang=lang, rules=rules)
     audit.append(session, actor=actor.email, action=f"export.{fmt}", target=f"case:{case.id}",
                  detail=f"via={via}", at=now)
     return body

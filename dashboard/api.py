@@ -19,7 +19,6 @@ from dashboard import actions
 from dashboard.api_support import (
     URGENCY,
     body,
-    case_alerts,
     case_detail,
     endpoint,
     lang_of,
@@ -29,7 +28,6 @@ from dashboard.api_support import (
 from dashboard.casedata import case_rows, visible_case, visible_participant
 from dashboard.guard import dash
 from dashboard.schemas import (
-    AlertsOut,
     AnswerOut,
     AskOut,
     Cancelled,
@@ -73,7 +71,8 @@ async def list_cases(request: web.Request, user: User) -> web.StreamResponse:
     """GET /api/v1/cases."""
     d, lang = dash(request), lang_of(request)
     now = d.now()
-    rows = await d.run(lambda s: case_rows(s, d.vault, user, now=now, lang=lang))
+    rows = await d.run(lambda s: case_rows(s, d.vault, user, now=now, lang=lang,
+                                           rules=d.rules))
     return out(CaseList(cases=[CaseSummary(
         case_id=r.id, ref=r.ref, child_name=r.child_name, caseworker_email=r.caseworker,
         urgency=URGENCY[r.urgency], why=r.why,
@@ -92,7 +91,7 @@ async def create_case(request: web.Request, user: User) -> web.StreamResponse:
                                    child_name=new.child_name, birth_date=new.birth_date,
                                    cadence=new.cadence, caseworker_email=new.caseworker_email,
                                    now=now)
-        return case_detail(session, d.vault, case, now, "da")
+        return case_detail(session, d.vault, case, now, "da", d.rules)
 
     detail = await d.run(make)
     return out(detail, 201, {"Location": f"/api/v1/cases/{detail.case_id}"})
@@ -107,7 +106,7 @@ async def get_case(request: web.Request, user: User) -> web.StreamResponse:
     def load(session: Session) -> CaseDetail:
         case = visible_case(session, user, request.match_info["case_id"])
         _viewed(session, user, case, now, "case")
-        return case_detail(session, d.vault, case, now, lang)
+        return case_detail(session, d.vault, case, now, lang, d.rules)
 
     return out(await d.run(load))
 
@@ -129,7 +128,7 @@ async def patch_case(request: web.Request, user: User) -> web.StreamResponse:
                                 override=override, actor=user, now=now)
         if change.goals is not None:
             actions.set_goals(session, d.vault, case, change.goals, actor=user, now=now)
-        return case_detail(session, d.vault, case, now, "da")
+        return case_detail(session, d.vault, case, now, "da", d.rules)
 
     return out(await d.run(apply))
 
@@ -163,12 +162,29 @@ async def add_participant(request: web.Request, user: User) -> web.StreamRespons
             session, d.vault, d.index, user, case, role=new.role, channel=new.channel,
             name=new.name, phone=new.phone, language=new.language,
             guardian_consent=new.guardian_consent, public_url=d.settings.public_url,
-            bot_username=d.settings.telegram_bot_username, now=now)
+            bot_username=bot_username, now=now)
         return ParticipantCreated(
             participant=participant_out(session, d.vault, invite.participant),
             invite_code=invite.code, invite_url=invite.url)
 
+    bot_username = await d.telegram_username()
     return out(await d.run(add), 201)
+
+
+@endpoint
+async def invite(request: web.Request, user: User) -> web.StreamResponse:
+    """POST .../participants/{participant_id}/invite: a new invite; earlier ones stop working."""
+    d = dash(request)
+    now = d.now()
+    bot_username = await d.telegram_username()
+
+    def apply(session: Session, case: Case, person: Participant) -> ParticipantCreated:
+        made = actions.new_invite(session, person, actor=user, public_url=d.settings.public_url,
+                                  bot_username=bot_username, now=now)
+        return ParticipantCreated(participant=participant_out(session, d.vault, person),
+                                  invite_code=made.code, invite_url=made.url)
+
+    return out(await _on_person(request, user, apply), 201)
 
 
 async def _on_person(request: web.Request, user: User,
@@ -275,27 +291,11 @@ async def ratings(request: web.Request, user: User) -> web.StreamResponse:
         case = visible_case(session, user, request.match_info["case_id"])
         _viewed(session, user, case, now, "ratings")
         data = load_case_data(session, d.vault, case.id, now=now, comments=False)
-        rows = export_document(data)["answers"]
+        rows = export_document(data, rules=d.rules)["answers"]
         return RatingsOut(case_id=case.id, answers=[AnswerOut(**r) for r in rows], ratings=[
             RatingOut(answered_at=r.answered_at, participant_id=r.participant_id,
                       rater_role=r.rater_role, kind=r.kind, instrument=r.instrument,
-                      total=r.total, partial=r.partial) for r in case_ratings(data)])
-
-    return out(await d.run(load))
-
-
-@endpoint
-async def alerts(request: web.Request, user: User) -> web.StreamResponse:
-    """GET /api/v1/cases/{case_id}/alerts: where the case stands and why; audited."""
-    d, lang = dash(request), lang_of(request)
-    now = d.now()
-
-    def load(session: Session) -> AlertsOut:
-        case = visible_case(session, user, request.match_info["case_id"])
-        _viewed(session, user, case, now, "alerts")
-        urgency, why, rows = case_alerts(session, d.vault, case, now, lang)
-        return AlertsOut(case_id=case.id, urgency=urgency, why=why,
-                         alerts=rows)
+                      total=r.total, partial=r.partial) for r in case_ratings(data, d.rules)])
 
     return out(await d.run(load))
 
@@ -312,7 +312,7 @@ async def export(request: web.Request, user: User) -> web.StreamResponse:
     def make(session: Session) -> bytes:
         case = visible_case(session, user, request.match_info["case_id"])
         return actions.export(session, d.vault, case, fmt, actor=user, lang=lang, now=now,
-                              via="api")
+                              via="api", rules=d.rules)
 
     data = await d.run(make)
     response = web.Response(body=data)

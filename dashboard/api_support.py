@@ -20,6 +20,7 @@ from dashboard.schemas import AgreementOut, AlertOut, CaseDetail, GoalOut, Parti
 from reports.alerts import case_status
 from reports.casefile import load_case_data
 from reports.i18n import alert_line, rater_labels, status_line, texts
+from reports.rules import DEFAULT_RULES, ScoringRules
 from storage.models import Case, Participant, User
 from storage.repo.errors import NotFound
 from storage.vault import Vault
@@ -97,12 +98,12 @@ def participant_out(session: Session, vault: Vault, person: Participant) -> Part
                                withdrawn=agreed.withdrawn))
 
 
-def case_alerts(session: Session, vault: Vault, case: Case, now: datetime, lang: str
-            ) -> tuple[str, str, list[AlertOut]]:
+def case_alerts(session: Session, vault: Vault, case: Case, now: datetime, lang: str,
+                rules: ScoringRules = DEFAULT_RULES) -> tuple[str, str, list[AlertOut]]:
     """The case's shown urgency, its one-line why, and the alerts behind it."""
     tx = texts(lang)
     data = load_case_data(session, vault, case.id, now=now, comments=False)
-    status = case_status(data, now=now)
+    status = case_status(data, now=now, rules=rules)
     labels = rater_labels(data.raters, tx)
     alerts = [AlertOut(rule=a.rule, severity=a.severity, raised_at=a.raised_at,
                        participant_id=a.participant_id, rater_role=a.rater_role,
@@ -111,11 +112,11 @@ def case_alerts(session: Session, vault: Vault, case: Case, now: datetime, lang:
     return URGENCY[shown_urgency(status, lang)[0]], status_line(status, labels, tx), alerts
 
 
-def case_detail(session: Session, vault: Vault, case: Case, now: datetime, lang: str
-                ) -> CaseDetail:
+def case_detail(session: Session, vault: Vault, case: Case, now: datetime, lang: str,
+                rules: ScoringRules = DEFAULT_RULES) -> CaseDetail:
     """One case as the API shows it."""
-    o = overview(session, vault, case, now=now, lang=lang)
-    urgency, why, alerts = case_alerts(session, vault, case, now, lang)
+    o = overview(session, vault, case, now=now, lang=lang, rules=rules)
+    urgency, why, alerts = case_alerts(session, vault, case, now, lang, rules)
     people = session.exec(select(Participant).where(
         Participant.case_id == case.id, Participant.status != "erased")
         .order_by(col(Participant.created_at))).all()

@@ -12,9 +12,10 @@ from consent.agreements import SELF_CONSENT_AGE, AgreementState, age_on, state
 from dashboard.i18n import t
 from reports.alerts import CaseStatus, Urgency, case_status
 from reports.casefile import load_case_data
+from reports.categories import category_label
 from reports.i18n import ROLE_NAMES, alert_line, rater_labels, status_line, texts, urgency_name
 from reports.model import CHILD, CaseData, Rating
-from reports.rules import DEFAULT_RULES
+from reports.rules import DEFAULT_RULES, ScoringRules
 from reports.scoring import band_on, case_ratings, series
 from reports.sparkline import sparkline_svg
 from scheduler.planner import PlanConfig
@@ -88,9 +89,10 @@ class CaseRow:
     next_prompt: datetime | None
 
 
-def _status(case: CaseData, now: datetime) -> tuple[list[Rating], CaseStatus]:
-    ratings = case_ratings(case)
-    return ratings, case_status(case, now=now, ratings=ratings)
+def _status(case: CaseData, now: datetime, rules: ScoringRules
+            ) -> tuple[list[Rating], CaseStatus]:
+    ratings = case_ratings(case, rules)
+    return ratings, case_status(case, now=now, rules=rules, ratings=ratings)
 
 
 WAITING = 6  # "no ratings yet": shown after the on-track cases, in a neutral colour
@@ -104,7 +106,7 @@ def shown_urgency(status: CaseStatus, lang: str) -> tuple[int, str]:
 
 
 def case_rows(session: Session, vault: Vault, user: User, *, now: datetime,
-              lang: str) -> list[CaseRow]:
+              lang: str, rules: ScoringRules = DEFAULT_RULES) -> list[CaseRow]:
     """The user's open cases (all open cases for an admin), most urgent first."""
     tx = texts(lang)
     query = select(Case).where(Case.status == "open")
@@ -114,11 +116,11 @@ def case_rows(session: Session, vault: Vault, user: User, *, now: datetime,
     rows = []
     for case in session.exec(query.order_by(col(Case.ref))).all():
         data = load_case_data(session, vault, case.id, now=now, comments=False)
-        ratings, status = _status(data, now)
+        ratings, status = _status(data, now, rules)
         totals = child_totals(ratings)[-SPARK_POINTS:]
         spark = None
         if totals:
-            cutoff = band_on(data.child_birth_date, now).cutoff
+            cutoff = band_on(data.child_birth_date, now, rules).cutoff
             spark = sparkline_svg(totals, cutoff=cutoff,
                                   title=tx("Trend of the child’s ratings"))
         last = max((a.answered_at for a in data.answers), default=None)
@@ -169,6 +171,24 @@ class RatingRow:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageRow:
+    """What a participant wrote, as the case page shows it: who, when, and any safety flag."""
+
+    written_at: datetime
+    who: str  # the rater's label by role ("Barn", "Forælder 1")
+    text: str
+    kind: str  # comment | message
+    flag: str | None  # the category's name in the reader's language
+
+
+def message_rows(data: CaseData, labels: dict[str, str], lang: str) -> list[MessageRow]:
+    """Everything written in the case, newest first."""
+    return [MessageRow(c.written_at, labels.get(c.participant_id, role_name(c.rater_role, lang)),
+                       c.text, c.kind, category_label(c.flag, lang) if c.flag else None)
+            for c in sorted(data.comments, key=lambda c: c.written_at, reverse=True)]
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRow:
     """A session after which ratings are asked."""
 
@@ -192,7 +212,7 @@ class Overview:
     reasons: list[ReasonRow]
     raters: list[RaterRow]
     ratings: list[RatingRow]
-    comments: list[tuple[datetime, str, str]]
+    comments: list[MessageRow]
     goals: list[tuple[str, str]]
     sessions: list[SessionRow]
     next_prompt: datetime | None
@@ -232,12 +252,12 @@ def _rating_rows(ratings: list[Rating], labels: dict[str, str],
 
 
 def overview(session: Session, vault: Vault, case: Case, *, now: datetime,
-             lang: str) -> Overview:
+             lang: str, rules: ScoringRules = DEFAULT_RULES) -> Overview:
     """One case as its page shows it."""
     tx = texts(lang)
     data = load_case_data(session, vault, case.id, now=now)
     view = view_case(session, vault, case)
-    ratings, status = _status(data, now)
+    ratings, status = _status(data, now, rules)
     labels = rater_labels(data.raters, tx)
     reasons = [ReasonRow(a.rule, a.severity, a.raised_at, alert_line(a, labels, tx))
                for a in status.reasons]
@@ -247,7 +267,7 @@ def overview(session: Session, vault: Vault, case: Case, *, now: datetime,
         .order_by(col(Meeting.starts_at))).all()
     worker = session.get(User, case.caseworker_id)
     urgency, label = shown_urgency(status, lang)
-    today = now.astimezone(DEFAULT_RULES.tz).date()
+    today = now.astimezone(rules.tz).date()
     return Overview(
         view=view, caseworker=worker.email if worker else "",
         age=age_on(view.child_birth_date, today) if view.child_birth_date else None,
@@ -255,8 +275,7 @@ def overview(session: Session, vault: Vault, case: Case, *, now: datetime,
         reasons=reasons,
         raters=_rater_rows(session, vault, case.id, labels, today),
         ratings=_rating_rows(ratings, labels, goal_numbers),
-        comments=[(c.written_at, labels.get(c.participant_id, c.rater_role), c.text)
-                  for c in sorted(data.comments, key=lambda c: c.written_at, reverse=True)],
+        comments=message_rows(data, labels, lang),
         goals=[(g.goal_id, g.text or "") for g in data.goals],
         sessions=[SessionRow(m.id, m.starts_at, m.minutes, m.series_id is not None,
                              m.cancelled_at is not None) for m in meetings],

@@ -17,6 +17,7 @@ ERRORS = {
     "400": "The body is not JSON.",
     "401": "No valid bearer token.",
     "404": "No such case or participant, or it is not yours (the two look the same).",
+    "409": "It contradicts what is stored (e.g. the alert was already acknowledged).",
     "422": "A value cannot be used; `field` names it.",
 }
 
@@ -40,6 +41,7 @@ LANG = {"name": "lang", "in": "query", "required": False,
 CASE = _param("case_id", "The case's id.")
 PARTICIPANT = _param("participant_id", "The participant's id.")
 SESSION = _param("session_id", "The session's id.")
+ALERT = _param("alert_id", "The alert's id.")
 FORMAT = {"name": "format", "in": "path", "required": True, "description": "The file format.",
           "schema": {"type": "string", "enum": ["pdf", "csv", "png", "svg", "json"]}}
 
@@ -71,12 +73,14 @@ def _paths() -> dict[str, Any]:
         name: {"operationId": op, "parameters": {"case_id": "$response.body#/case_id"}}
         for name, op in (("GetCase", "getCase"), ("ListParticipants", "listParticipants"),
                          ("AddParticipant", "addParticipant"), ("AddSessions", "addSessions"),
-                         ("GetRatings", "getRatings"), ("GetAlerts", "getAlerts"))}
+                         ("GetRatings", "getRatings"), ("GetAlerts", "getAlerts"),
+                         ("GetMessages", "getMessages"))}
     person_links = {
         name: {"operationId": op, "parameters": {
             "case_id": "$response.body#/participant/case_id",
             "participant_id": "$response.body#/participant/participant_id"}}
-        for name, op in (("Ask", "askNow"), ("Withdraw", "withdrawParticipant"))}
+        for name, op in (("Ask", "askNow"), ("Withdraw", "withdrawParticipant"),
+                         ("Invite", "inviteParticipant"))}
     exports = {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
                "text/csv": {"schema": {"type": "string"}},
                "image/png": {"schema": {"type": "string", "format": "binary"}},
@@ -109,6 +113,11 @@ def _paths() -> dict[str, Any]:
             "post": _op("withdrawParticipant", "Stop all contact with a participant now.",
                         ("200", s.ParticipantOut, "Withdrawn."), params=[CASE, PARTICIPANT],
                         errors=("401", "404"))},
+        f"{PREFIX}/cases/{{case_id}}/participants/{{participant_id}}/invite": {
+            "post": _op("inviteParticipant", "A new invite for a chat rater, shown once; their "
+                        "earlier unused invites and web-chat links stop working.",
+                        ("201", s.ParticipantCreated, "The rater and the new invite."),
+                        params=[CASE, PARTICIPANT], errors=("401", "404", "422"))},
         f"{PREFIX}/cases/{{case_id}}/participants/{{participant_id}}/ask": {
             "post": _op("askNow", "Ask the participant for a rating now.",
                         ("202", s.AskOut, "Queued."), params=[CASE, PARTICIPANT])},
@@ -129,8 +138,19 @@ def _paths() -> dict[str, Any]:
                        ("200", s.RatingsOut, "The ratings."), params=[CASE],
                        errors=("401", "404"))},
         f"{PREFIX}/cases/{{case_id}}/alerts": {
-            "get": _op("getAlerts", "Where the case stands and why; audited.",
+            "get": _op("getAlerts", "The case's stored alerts with the words behind safety "
+                       "alerts, and where the case stands and why; audited.",
                        ("200", s.AlertsOut, "The alerts."), params=[CASE, LANG])},
+        f"{PREFIX}/cases/{{case_id}}/alerts/{{alert_id}}/ack": {
+            "post": _op("ackAlert", "Mark an alert as assessed, with a note; its escalation "
+                        "stops. Audited.", ("200", s.StoredAlertOut, "Acknowledged."),
+                        params=[CASE, ALERT], body=s.AlertAck,
+                        errors=("400", "401", "404", "409", "422"))},
+        f"{PREFIX}/cases/{{case_id}}/messages": {
+            "get": _op("getMessages", "Everything the case's participants wrote, exactly as "
+                       "written, oldest first, each with the safety alert it raised; audited.",
+                       ("200", s.MessageList, "What was written."), params=[CASE],
+                       errors=("401", "404"))},
         f"{PREFIX}/cases/{{case_id}}/export/{{format}}": {
             "get": _op("exportCase", "The progression as a file; audited.",
                        ("200", None, "The file."), ok_content=exports,

@@ -17,6 +17,7 @@ from dashboard.render import page, secure
 from reports.casefile import load_case_data
 from reports.digest import Caseworker, build_digest
 from storage.models import ApiToken, Case, User
+from storage.repo import notices
 
 # The digest is e-mail HTML with inline styles; it is shown in a frame of its own route.
 DIGEST_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -79,6 +80,8 @@ async def user_deactivate(request: web.Request, me: Viewer) -> web.StreamRespons
         user.active = False
         session.add(user)
         accounts.end_all(session, user.id, now=now, reason="deactivated")
+        # Their open urgent alerts go to the team at once (the notices pick the team now).
+        notices.hasten_for_caseworker(session, user.id, now=now)
         audit.append(session, actor=me.user.email, action="user.deactivate",
                      target=f"user:{user.id}", at=now)
         return True
@@ -184,7 +187,7 @@ async def digest_mail(request: web.Request, me: Viewer) -> web.StreamResponse:
                  for cid in session.exec(query).all()]
         message = build_digest(Caseworker(me.user.email, me.lang), cases, now=now,
                                public_url=d.settings.public_url,
-                               sender=d.settings.mail_sender, lang=me.lang)
+                               sender=d.settings.mail_sender, lang=me.lang, rules=d.rules)
         return digest_html(message)
 
     html = await d.run(build)

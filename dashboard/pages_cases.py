@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from consent import audit
 from dashboard import actions
-from dashboard.casedata import case_rows, overview, visible_case
+from dashboard.alertdata import AlertRow, case_alert_rows, open_alert_rows
+from dashboard.casedata import CaseRow, case_rows, overview, visible_case
 from dashboard.guard import Viewer, dash, not_found, page_handler
 from dashboard.i18n import catalogue
 from dashboard.render import page
@@ -48,9 +49,15 @@ async def case_list(request: web.Request, me: Viewer) -> web.StreamResponse:
     """GET /: my open cases, the most urgent first."""
     d = dash(request)
     now = d.now()
-    rows = await d.run(lambda s: case_rows(s, d.vault, me.user, now=now, lang=me.lang))
-    return page(request, "cases.html", {"me": me.user, "csrf": me.csrf, "rows": rows},
-                zone=d.zone, lang=me.lang)
+
+    def load(session: Session) -> tuple[list[CaseRow], dict[str, list[AlertRow]]]:
+        rows = case_rows(session, d.vault, me.user, now=now, lang=me.lang, rules=d.rules)
+        return rows, open_alert_rows(session, d.vault, [r.id for r in rows], lang=me.lang,
+                                     now=now, actor=me.user.email)
+
+    rows, alerts = await d.run(load)
+    return page(request, "cases.html", {"me": me.user, "csrf": me.csrf, "rows": rows,
+                                        "alerts": alerts}, zone=d.zone, lang=me.lang)
 
 
 def _new_case_page(request: web.Request, me: Viewer, *, error: str | None = None,
@@ -99,15 +106,17 @@ async def case_page(request: web.Request, me: Viewer) -> web.StreamResponse:
         case = visible_case(session, me.user, request.match_info["case_id"])
         audit.append(session, actor=me.user.email, action="case.view",
                      target=f"case:{case.id}", at=now)
-        return overview(session, d.vault, case, now=now, lang=me.lang)
+        return (overview(session, d.vault, case, now=now, lang=me.lang, rules=d.rules),
+                case_alert_rows(session, d.vault, case.id, lang=me.lang, now=now))
 
     try:
-        view = await d.run(load)
+        view, alerts = await d.run(load)
     except NotFound:
         return not_found(request, me)
     error = request.query.get("error", "")
     return page(request, "case.html", {
-        "me": me.user, "csrf": me.csrf, "o": view, "cadences": actions.cadences(),
+        "me": me.user, "csrf": me.csrf, "o": view, "alerts": alerts,
+        "cadences": actions.cadences(),
         "error": error if error.startswith("error.") and error in catalogue(me.lang) else None,
         "now": now}, zone=d.zone, lang=me.lang)
 
@@ -122,7 +131,8 @@ async def case_graph(request: web.Request, me: Viewer) -> web.StreamResponse:
     def draw(session: Session) -> bytes:
         case = visible_case(session, me.user, request.match_info["case_id"])
         data = load_case_data(session, d.vault, case.id, now=now, comments=False)
-        return render_progress(data, "png" if fmt == "png" else "svg", lang=me.lang)
+        return render_progress(data, "png" if fmt == "png" else "svg", lang=me.lang,
+                               rules=d.rules)
 
     try:
         body = await d.run(draw)
@@ -141,7 +151,7 @@ async def case_export(request: web.Request, me: Viewer) -> web.StreamResponse:
     def make(session: Session) -> tuple[Case, bytes]:
         case = visible_case(session, me.user, request.match_info["case_id"])
         return case, actions.export(session, d.vault, case, fmt, actor=me.user,
-                                    lang=me.lang, now=now)
+                                    lang=me.lang, now=now, rules=d.rules)
 
     try:
         case, body = await d.run(make)

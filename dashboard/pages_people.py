@@ -45,6 +45,7 @@ async def participant_add(request: web.Request, me: Viewer) -> web.StreamRespons
     form = await request.post()
     now = d.now()
     settings = d.settings
+    bot_username = await d.telegram_username()
 
     def add(session: Session) -> tuple[Case, actions.Invitation, str | None]:
         case = visible_case(session, me.user, request.match_info["case_id"])
@@ -53,7 +54,7 @@ async def participant_add(request: web.Request, me: Viewer) -> web.StreamRespons
             channel=field(form, "channel"), name=field(form, "name", 120),
             phone=field(form, "phone", 40), language=field(form, "language") or "da",
             guardian_consent=field(form, "guardian") == "1", public_url=settings.public_url,
-            bot_username=settings.telegram_bot_username, now=now)
+            bot_username=bot_username, now=now)
         return case, invite, d.vault.open(session, invite.participant, "name")
 
     try:
@@ -73,13 +74,14 @@ async def participant_invite(request: web.Request, me: Viewer) -> web.StreamResp
     d = dash(request)
     now = d.now()
     settings = d.settings
+    bot_username = await d.telegram_username()
 
     def make(session: Session) -> tuple[Case, actions.Invitation, str | None]:
         case = visible_case(session, me.user, request.match_info["case_id"])
         person = visible_participant(session, case, request.match_info["participant_id"])
         invite = actions.new_invite(session, person, actor=me.user,
                                     public_url=settings.public_url,
-                                    bot_username=settings.telegram_bot_username, now=now)
+                                    bot_username=bot_username, now=now)
         return case, invite, d.vault.open(session, person, "name")
 
     try:

@@ -7,7 +7,17 @@ from datetime import datetime
 
 from aiohttp import web
 
-from dashboard import api, pages_admin, pages_auth, pages_cases, pages_people
+from dashboard import (
+    api,
+    api_alerts,
+    api_messages,
+    pages_admin,
+    pages_alerts,
+    pages_auth,
+    pages_cases,
+    pages_people,
+    pages_rules,
+)
 from dashboard.guard import json_error
 from dashboard.openapi import document
 from dashboard.state import DASHBOARD, Dashboard, RuntimeLike
@@ -52,11 +62,14 @@ def _api_routes(app: web.Application) -> None:
         "/cases/{case_id}/participants": {"GET": api.list_participants,
                                           "POST": api.add_participant},
         "/cases/{case_id}/participants/{participant_id}/withdraw": {"POST": api.withdraw},
+        "/cases/{case_id}/participants/{participant_id}/invite": {"POST": api.invite},
         "/cases/{case_id}/participants/{participant_id}/ask": {"POST": api.ask},
         "/cases/{case_id}/sessions": {"GET": api.list_sessions, "POST": api.add_sessions},
         "/cases/{case_id}/sessions/{session_id}/cancel": {"POST": api.cancel_session},
         "/cases/{case_id}/ratings": {"GET": api.ratings},
-        "/cases/{case_id}/alerts": {"GET": api.alerts},
+        "/cases/{case_id}/alerts": {"GET": api_alerts.list_alerts},
+        "/cases/{case_id}/alerts/{alert_id}/ack": {"POST": api_alerts.ack_alert},
+        "/cases/{case_id}/messages": {"GET": api_messages.messages},
         "/cases/{case_id}/export/{format}": {"GET": api.export},
     }
     app.router.add_get(f"{API}/openapi.json", openapi_json)
@@ -82,6 +95,7 @@ def _page_routes(app: web.Application) -> None:
     r.add_post(CASE + "/cadence", pages_cases.case_cadence)
     r.add_post(CASE + "/sessions", pages_cases.session_add)
     r.add_post(CASE + "/sessions/{session_id}/cancel", pages_cases.session_cancel)
+    r.add_post(CASE + "/alerts/{alert_id}/ack", pages_alerts.alert_ack)
     r.add_post(CASE + "/participants", pages_people.participant_add)
     r.add_post(PERSON + "/invite", pages_people.participant_invite)
     r.add_post(PERSON + "/guardian", pages_people.participant_guardian)
@@ -90,6 +104,7 @@ def _page_routes(app: web.Application) -> None:
     r.add_get("/digest", pages_admin.digest)
     r.add_get("/digest/mail", pages_admin.digest_mail)
     r.add_get("/users", pages_admin.users)
+    r.add_get("/rules", pages_rules.rules)
     r.add_post("/users", pages_admin.user_add)
     r.add_post("/users/{user_id}/deactivate", pages_admin.user_deactivate)
     r.add_post("/users/{user_id}/tokens", pages_admin.user_token)
@@ -99,10 +114,15 @@ def _page_routes(app: web.Application) -> None:
 
 
 def add_routes(app: web.Application, runtime: RuntimeLike,
-               clock: Callable[[], datetime] | None = None) -> Dashboard:
-    """Register the dashboard and the API; returns the state (tests may swap its clock)."""
+               clock: Callable[[], datetime] | None = None,
+               bot_username: Callable[[], Awaitable[str | None]] | None = None) -> Dashboard:
+    """Register the dashboard and the API; returns the state (tests may swap its clock).
+
+    `bot_username` says which Telegram bot invite links open (getMe); without it, the
+    setting does.
+    """
     state = Dashboard(engine=runtime.engine, vault=runtime.vault, index=runtime.index,
-                      settings=runtime.settings)
+                      settings=runtime.settings, bot_username=bot_username)
     if clock is not None:
         state.clock = clock
     app[DASHBOARD] = state

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 Role = Literal["child", "parent", "foster_parent", "teacher", "pedagogue", "other"]
 Channel = Literal["telegram", "sms", "webchat"]
@@ -242,17 +242,77 @@ class RatingsOut(BaseModel):
     ratings: list[RatingOut]
 
 
+class StoredAlertOut(BaseModel):
+    """A stored alert: when it was raised, whose words, and whether it has been assessed."""
+
+    alert_id: str
+    rule: str
+    severity: Literal["urgent", "high", "normal"]
+    category: str | None = Field(description="Safety alerts only: suicide, self_harm, "
+                                 "violence, sexual_abuse, neglect, parent_substance, "
+                                 "leave_home, threats, forced_control or asked_for_help.",
+                                 examples=["self_harm"])
+    raised_at: datetime
+    deadline_at: datetime | None = Field(description="When it must be assessed by.")
+    participant_id: str | None
+    participant_role: str | None
+    words: str | None = Field(description="What the person wrote that raised a safety alert "
+                              "(reading it is audited); null when nothing was written (the "
+                              "help button), once they were erased, and in the answer to "
+                              "an acknowledgement.")
+    written_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None = Field(description="The e-mail of who assessed it.")
+    note: str | None
+    detail: str | None = Field(default=None, description="A scoring rule's alert (not "
+                               "safety): what it measured, in English.")
+    cleared_at: datetime | None = Field(default=None, description="A scoring rule's alert: "
+                                        "when the rule stopped holding (null while it holds, "
+                                        "and always for safety alerts).")
+
+
 class AlertsOut(BaseModel):
-    """Where the case stands now, and every alert behind it, most urgent first."""
+    """A case's stored alerts, oldest first, with where the case stands now and why."""
 
     case_id: str
     urgency: Urgency
     why: str
-    alerts: list[AlertOut]
+    alerts: list[StoredAlertOut]
+    reasons: list[AlertOut] = Field(description="The rules' reasons behind the urgency now, "
+                                    "most urgent first.")
+
+
+class AlertAck(Request):
+    """Mark an alert as assessed, with a note saying what was done or decided."""
+
+    note: str = Field(min_length=1, max_length=2000, pattern=r"\S",
+                      examples=["Talked with the child at school today; plan agreed."])
+
+
+class MessageFlag(BaseModel):
+    """The safety alert a message raised."""
+
+    category: str = Field(description="suicide, self_harm, violence, sexual_abuse, neglect, "
+                          "parent_substance, leave_home, threats, forced_control or "
+                          "asked_for_help.", examples=["self_harm"])
+
+
+class MessageOut(BaseModel):
+    """What a participant wrote, exactly as written, and the safety alert it raised if any."""
+
+    written_at: datetime
+    participant_id: str
+    rater_role: str
+    text: str
+    flag: MessageFlag | None
+
+
+class MessageList(RootModel[list[MessageOut]]):
+    """Everything a case's participants wrote, oldest first (an erased person's words are gone)."""
 
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    CaseCreate, CaseUpdate, ParticipantCreate, SessionCreate, SessionCancel)
+    CaseCreate, CaseUpdate, ParticipantCreate, SessionCreate, SessionCancel, AlertAck)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorOut, MeOut, CaseList, CaseDetail, ParticipantList, ParticipantCreated, SessionList,
-    Cancelled, AskOut, RatingsOut, AlertsOut, ParticipantOut)
+    Cancelled, AskOut, RatingsOut, AlertsOut, ParticipantOut, StoredAlertOut, MessageList)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from reports.rules import RulesInForce, ScoringRules
 from storage.blind_index import BlindIndex
 from storage.models import utcnow
 from storage.vault import Vault
@@ -34,6 +35,9 @@ class SettingsLike(Protocol):
 
     @property
     def mail_sender(self) -> str: ...
+
+    @property
+    def rules(self) -> RulesInForce: ...
 
 
 class RuntimeLike(Protocol):
@@ -64,6 +68,8 @@ class Dashboard:
     idle_timeout: timedelta = timedelta(minutes=30)
     absolute_timeout: timedelta = timedelta(hours=12)
     max_failed_sign_ins: int = 100  # per account per hour
+    # The Telegram bot's username for invite links (the process's getMe); None = the setting.
+    bot_username: Callable[[], Awaitable[str | None]] | None = None
 
     @property
     def secure_cookies(self) -> bool:
@@ -75,9 +81,20 @@ class Dashboard:
         """Where times are shown."""
         return self.settings.zone
 
+    @property
+    def rules(self) -> ScoringRules:
+        """The alert rules in force (STEMME_RULES_FILE over the shipped ones)."""
+        return self.settings.rules.rules
+
     def now(self) -> datetime:
         """The current time from the (injectable) clock."""
         return self.clock()
+
+    async def telegram_username(self) -> str | None:
+        """Which bot a Telegram invite link opens (None: no link, the code alone)."""
+        if self.bot_username is not None:
+            return await self.bot_username()
+        return self.settings.telegram_bot_username
 
     def work(self, fn: Callable[[Session], T]) -> T:
         """Run `fn` in one transaction; commit on success, retry a lost audit-chain race.

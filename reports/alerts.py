@@ -365,7 +365,8 @@ def case_status(
     """A case's urgency at `now`: events (safety, session) since `since` (default 7 days),
     conditions (not on track, divergence, missing ratings) as they stand at `now`.
 
-    An unacknowledged safety event stays urgent however old it is.
+    A safety event keeps the case urgent from when it is raised until it is acknowledged,
+    however old it is; an acknowledged one no longer counts.
     """
     since = now - timedelta(days=7) if since is None else since
     ratings = case_ratings(case, rules) if ratings is None else ratings
@@ -376,7 +377,7 @@ def case_status(
     events = [
         e
         for e in case.safety_events
-        if e.raised_at <= now and (e.raised_at >= since or e.acknowledged_at is None)
+        if e.raised_at <= now and (e.acknowledged_at is None or e.acknowledged_at > now)
     ]
     reasons += safety_alerts(events, rules, roles)
     child_latest: TrackPoint | None = None

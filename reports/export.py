@@ -1,4 +1,8 @@
-"""The case export of CONTRACT.md: one JSON object, or CSV with one row per item answer."""
+"""The case export of CONTRACT.md: one JSON object, or CSV with one row per item answer.
+
+Participants' words go into JSON as they were written (JSON escapes what it must); CSV holds
+only the answers, and any cell that a spreadsheet would run as a formula starts with a quote.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reports.alerts import evaluate
-from reports.model import Alert, CaseData, ItemAnswer
+from reports.alerts import SAFETY, evaluate
+from reports.model import Alert, AlertRecord, CaseData, Comment, ItemAnswer
 from reports.rules import DEFAULT_RULES, ScoringRules
 
 # The columns of "answers" in CONTRACT.md, in its order; also the CSV header.
@@ -52,13 +56,56 @@ def answer_row(answer: ItemAnswer) -> dict[str, Any]:
     }
 
 
+def message_row(message: Comment) -> dict[str, Any]:
+    """What a participant wrote as the contract's JSON object, the words exactly as written."""
+    return {
+        "written_at": _utc(message.written_at),
+        "participant_id": message.participant_id,
+        "rater_role": message.rater_role,
+        "text": message.text,
+        "flag": None if message.flag is None else {"category": message.flag},
+    }
+
+
+def _record(alert: Alert, records: Sequence[AlertRecord]) -> AlertRecord | None:
+    # The stored row of a rule's alert: same rule and person, and the same moment or (a rule
+    # other than safety, whose rows are one per spell) the spell the alert was raised in:
+    # begun at or before it and not cleared before it. Records come oldest first.
+    same = [r for r in records if (r.rule, r.participant_id) == (alert.rule, alert.participant_id)]
+    for record in same:
+        if record.raised_at == alert.raised_at:
+            return record
+    if alert.rule == SAFETY:  # one row per flagged message, never a spell
+        return None
+    for record in reversed(same):
+        if record.raised_at <= alert.raised_at and (
+            record.cleared_at is None or alert.raised_at < record.cleared_at
+        ):
+            return record
+    return None
+
+
+def alert_row(alert: Alert, records: Sequence[AlertRecord] = ()) -> dict[str, Any]:
+    """One alert as the export's JSON object, with its stored row's id when there is one."""
+    record = _record(alert, records)
+    acknowledged = record.acknowledged_at if record else None
+    return {
+        "alert_id": record.alert_id if record else None,
+        "rule": alert.rule,
+        "category": record.category if record else None,
+        "raised_at": _utc(alert.raised_at),
+        "acknowledged_at": None if acknowledged is None else _utc(acknowledged),
+        "detail": alert.detail,
+    }
+
+
 def export_document(
     case: CaseData,
     *,
     alerts: Sequence[Alert] | None = None,
     rules: ScoringRules = DEFAULT_RULES,
 ) -> dict[str, Any]:
-    """The export object: case, answers, alerts (the rules' alerts unless given)."""
+    """The export object: case, answers, alerts (the rules' alerts unless given), messages."""
     alerts = evaluate(case, rules) if alerts is None else alerts
     return {
         "case": {
@@ -68,8 +115,11 @@ def export_document(
         },
         "answers": [answer_row(a) for a in _ordered(case.answers)],
         "alerts": [
-            {"rule": a.rule, "raised_at": _utc(a.raised_at), "detail": a.detail}
-            for a in sorted(alerts, key=lambda a: a.raised_at)
+            alert_row(a, case.alert_records) for a in sorted(alerts, key=lambda a: a.raised_at)
+        ],
+        "messages": [
+            message_row(m)
+            for m in sorted(case.comments, key=lambda m: (m.written_at, m.participant_id))
         ],
     }
 
@@ -89,7 +139,9 @@ def export_json(
 ) -> bytes:
     """The export as UTF-8 JSON bytes; also written to `path` when given."""
     doc = export_document(case, alerts=alerts, rules=rules)
-    return _write(json.dumps(doc, ensure_ascii=False, indent=2).encode() + b"\n", path)
+    # A lone surrogate cannot be UTF-8: it is written as JSON's own escape, never an error.
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    return _write(text.encode("utf-8", "backslashreplace") + b"\n", path)
 
 
 def _cell(value: Any) -> str:

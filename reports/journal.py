@@ -1,4 +1,8 @@
-"""The PDF for the case file: graph, totals, alerts and the child's comments, page-numbered."""
+"""The PDF for the case file: graph, totals, alerts and what was written, page-numbered.
+
+Every text is drawn literally (`parse_math=False`, through reports.literal): a `$` in a
+child's words or a rater's name is a dollar sign, never mathtext.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +18,20 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from reports.alerts import evaluate
+from reports.categories import category_label
 from reports.chartparts import add_progress_axes
 from reports.graph import draw_progress
-from reports.i18n import Texts, alert_line, rater_labels, texts
-from reports.model import CHILD, Alert, CaseData, Rating
+from reports.i18n import ROLE_NAMES, Texts, alert_line, rater_labels, texts
+from reports.literal import FONTS, drawable, literal, visual
+from reports.model import Alert, CaseData, Rating
 from reports.rules import DEFAULT_RULES, ScoringRules
 from reports.scoring import case_ratings, series, track
 
 A4 = (8.27, 11.69)  # inches
 _LINE = 8 * 1.55 / 72 / 11.69  # one 8 pt line at linespacing 1.55, as a fraction of A4
 _TOP, _BOTTOM = 0.93, 0.07
-_MONO = "DejaVu Sans Mono"  # ships with matplotlib and has æ, ø, å
+_BODY = list(FONTS)  # the mono face (ships with matplotlib, has æ, ø, å), then DejaVu Sans
+_NOTE = "(!)"  # marks words that raised a safety alert; the line says which category
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +111,29 @@ def _alert_lines(
     return lines or [t("No alerts")]
 
 
-def _comment_lines(case: CaseData, t: Texts, rules: ScoringRules) -> list[str]:
-    lines = []
-    for c in sorted(case.comments, key=lambda c: c.written_at):
-        if c.rater_role != CHILD:
-            continue
-        lines.append(_when(c.written_at, t, rules))
-        for para in c.text.splitlines() or [""]:
+def _message_lines(case: CaseData, t: Texts, rules: ScoringRules) -> list[str]:
+    """Who wrote what and when, oldest first, with any safety flag; the words kept literal."""
+    labels = rater_labels(case.raters, t)
+    names = {r.participant_id: r.label for r in case.raters if r.label}
+    lines: list[str] = []
+    replaced = False
+    for m in sorted(case.comments, key=lambda m: (m.written_at, m.participant_id)):
+        role = labels.get(m.participant_id) or t(ROLE_NAMES.get(m.rater_role, ROLE_NAMES["other"]))
+        name = names.get(m.participant_id)
+        who = f"{name} ({role})" if name else role
+        lines.append(f"{_when(m.written_at, t, rules):<17} {who} · {t(m.kind)}")
+        if m.flag:
+            lines.append(f"{'':<17} {_NOTE} " + t("Possible risk: %(category)s",
+                                                 category=category_label(m.flag, t.lang)))
+        words = literal(m.text)
+        replaced = replaced or words.replaced
+        for para in words.text.split("\n"):
             lines += textwrap.wrap(para, 76, initial_indent="  ", subsequent_indent="  ") or [""]
         lines.append("")
-    return lines or [t("No comments")]
+    if replaced:
+        lines.append(t("Some characters cannot be shown here; the JSON export holds the exact "
+                       "words."))
+    return lines or [t("Nothing written yet")]
 
 
 def _paginate(sections: Sequence[_Section], first_page_room: int, room: int) -> list[list[str]]:
@@ -147,27 +167,34 @@ def journal_pages(
     sections = [
         _Section(t("Totals"), _totals_lines(case, ratings, t, rules)),
         _Section(t("Alerts"), _alert_lines(case, alerts, t, rules)),
-        _Section(t("The child's comments"), _comment_lines(case, t, rules)),
+        _Section(t("What the child and family wrote"), _message_lines(case, t, rules)),
     ]
     pages = _paginate(sections, int((0.50 - _BOTTOM) / _LINE), int((_TOP - _BOTTOM) / _LINE))
-    footer = t(
+    footer = drawable(t(
         "Case %(ref)s · generated %(when)s by %(who)s",
         ref=case.ref,
         when=_when(generated_at, t, rules),
         who=generated_by,
-    )
+    ))
     for number, lines in enumerate(pages, start=1):
         fig = Figure(figsize=A4)
         top = _TOP
         if number == 1:
             fig.text(
-                0.08, 0.955, t("Stemme – progress for the case file"), fontsize=14, weight="bold"
+                0.08,
+                0.955,
+                t("Stemme – progress for the case file"),
+                fontsize=14,
+                weight="bold",
+                parse_math=False,
             )
             fig.text(
                 0.08,
                 0.935,
-                t("Case: %(ref)s    Period: %(period)s", ref=case.ref, period=period),
+                drawable(t("Case: %(ref)s    Period: %(period)s", ref=case.ref, period=period)),
                 fontsize=9,
+                family=_BODY,
+                parse_math=False,
             )
             ax, axs = add_progress_axes(fig, left=0.08, bottom=0.55, right=0.66, top=0.91)
             draw_progress(
@@ -183,7 +210,9 @@ def journal_pages(
             )
             top = 0.50
         _draw_lines(fig, lines, top)
-        fig.text(0.08, 0.035, footer, fontsize=7, color="#444444")
+        fig.text(
+            0.08, 0.035, footer, fontsize=7, color="#444444", family=_BODY, parse_math=False
+        )
         fig.text(
             0.92,
             0.035,
@@ -191,6 +220,7 @@ def journal_pages(
             fontsize=7,
             color="#444444",
             ha="right",
+            parse_math=False,
         )
         yield fig
 
@@ -207,7 +237,7 @@ def journal_pdf(
 ) -> bytes:
     """The journal PDF as bytes (also written to `path` when given).
 
-    The only report with the child's free text; it is meant for the case system.
+    The only report with what participants wrote; it is meant for the case system.
     """
     generated_at = generated_at or datetime.now(UTC)
     t = texts(lang)
@@ -236,6 +266,7 @@ def journal_pdf(
 
 def _draw_lines(fig: Figure, lines: Sequence[str], top: float) -> None:
     # One text per run of body lines: a Text per line would multiply the PDF's drawing time.
+    # Lines are wrapped in reading order; each is put in drawing order (right to left) here.
     y = top
     run: list[str] = []
 
@@ -243,15 +274,17 @@ def _draw_lines(fig: Figure, lines: Sequence[str], top: float) -> None:
         """Draw the pending body lines as one text."""
         nonlocal y
         if run:
-            fig.text(0.08, y, "\n".join(run), fontsize=8, family=_MONO, va="top", linespacing=1.55)
+            fig.text(0.08, y, "\n".join(run), fontsize=8, family=_BODY, va="top",
+                     linespacing=1.55, parse_math=False)
             y -= _LINE * len(run)
             run.clear()
 
     for line in lines:
         if line.startswith("## "):
             flush()
-            fig.text(0.08, y, line[3:], fontsize=10, weight="bold", va="top")
+            fig.text(0.08, y, drawable(line[3:]), fontsize=10, weight="bold", va="top",
+                     parse_math=False)
             y -= _LINE * 1.3
         else:
-            run.append(line)
+            run.append(visual(literal(line).text))
     flush()

@@ -4,8 +4,10 @@ Exceptions::
 
     MailError                 anything this module raises
     ├── SmtpUrlError          STEMME_SMTP_URL cannot be used (also a ValueError)
-    └── MailSendError         given up after the retries; the message is kept as .eml in
-                              outbox/failed/ (`eml_path`) so the caller can re-queue it
+    ├── MailSendError         given up after the retries; the message is kept as .eml in
+    │                         outbox/failed/ (`eml_path`) so the caller can re-queue it
+    └── MailAttemptError      one bounded attempt (`send_once`) failed; nothing is kept, the
+                              caller's queue row is the record and retries later
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ class MailError(Exception):
 
 class SmtpUrlError(MailError, ValueError):
     """The SMTP URL is malformed; the message says what is expected (never the password)."""
+
+
+class MailAttemptError(MailError):
+    """One attempt failed; `permanent` when the server refused for good (5xx)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class MailSendError(MailError):
@@ -205,6 +215,29 @@ class Mailer:
             attempts=attempt,
             permanent=permanent,
         ) from last
+
+
+    async def send_once(self, message: EmailMessage, *, timeout: float) -> Delivery:
+        """One attempt, over within `timeout` seconds, or MailAttemptError (nothing kept).
+
+        For mail whose retries a queue keeps (notices): a server that is down or hangs costs
+        one bounded attempt, never the caller's loop.
+        """
+        if self.target is None:
+            return Delivery("file", 1, write_eml(message, self.outbox))
+        target = self.target
+        limit = min(timeout, target.timeout)
+        try:
+            async with asyncio.timeout(limit):
+                await aiosmtplib.send(
+                    message, hostname=target.hostname, port=target.port,
+                    username=target.username, password=target.password,
+                    use_tls=target.use_tls, start_tls=target.start_tls, timeout=limit)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise MailAttemptError(
+                f"e-mail not sent to {target.hostname}:{target.port}: "
+                f"{type(exc).__name__}: {exc}", permanent=_permanent(exc)) from exc
+        return Delivery("smtp", 1)
 
 
 def outbox_dir(data_dir: Path | str) -> Path:

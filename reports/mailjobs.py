@@ -1,29 +1,30 @@
 """Mail that leaves on its own: urgent safety notices and the weekly digest.
 
-Both are safe with several processes on one database: an urgent notice is claimed by a
-conditional UPDATE before it is sent (and released again if sending fails, so the next sweep
-retries it), and a digest is claimed per caseworker and ISO week in the throttle table.
+Both are safe with several processes on one database: an urgent notice is a row of its own,
+claimed before it is sent and recorded sent only once the mail server took it (retried later
+if not; reports/notices.py), and a digest is claimed per caseworker and ISO week in the
+throttle table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from reports.casefile import load_case_data
 from reports.digest import Caseworker, build_digest
 from reports.mailer import Mailer, MailSendError
-from reports.urgent import build_urgent_alert
-from storage.models import Alert, Case, User
+from reports.notices import SEND_TIMEOUT, NoticeConfig, send_notices
+from reports.rules import DEFAULT_RULES, ScoringRules
+from storage.models import Case, User
 from storage.repo.throttle import hit
 from storage.vault import Vault
 
 log = structlog.get_logger("stemme.mail")
-ESCALATE_AFTER = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
@@ -34,51 +35,16 @@ class MailConfig:
     public_url: str
     team_address: str | None = None
     language: str = "da"
-
-
-def _claim(engine: Engine, alert_id: str, column: str, now: datetime) -> bool:
-    with Session(engine) as session:
-        field = getattr(Alert, column)
-        taken = session.execute(update(Alert).where(col(Alert.id) == alert_id,
-                                                    col(field).is_(None))
-                                .values({column: now}))
-        session.commit()
-        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _release(engine: Engine, alert_id: str, column: str) -> None:
-    with Session(engine) as session:
-        session.execute(update(Alert).where(col(Alert.id) == alert_id).values({column: None}))
-        session.commit()
+    notice_timeout: float = SEND_TIMEOUT  # seconds one attempt at an urgent notice may take
+    rules: ScoringRules = DEFAULT_RULES  # the alert rules in force, for the digest's urgency
 
 
 async def send_urgent(engine: Engine, mailer: Mailer, cfg: MailConfig, now: datetime) -> int:
-    """Tell caseworkers of new safety alerts; escalate unacknowledged ones after 4 hours."""
-    with Session(engine) as session:
-        fresh = session.exec(select(Alert, Case, User)
-                             .join(Case, col(Case.id) == Alert.case_id)
-                             .join(User, col(User.id) == Case.caseworker_id)
-                             .where(Alert.severity == "urgent",
-                                    col(Alert.notified_at).is_(None))).all()
-        stale = session.exec(select(Alert).where(
-            Alert.severity == "urgent", col(Alert.acknowledged_at).is_(None),
-            col(Alert.escalated_at).is_(None),
-            col(Alert.notified_at) <= now - ESCALATE_AFTER)).all() if cfg.team_address else []
-    sent = 0
-    jobs = [(a.id, a.case_id, u.email, "notified_at") for a, _, u in fresh]
-    jobs += [(a.id, a.case_id, cfg.team_address or "", "escalated_at") for a in stale]
-    for alert_id, case_id, recipient, column in jobs:
-        if not _claim(engine, alert_id, column, now):
-            continue  # another process took it
-        message = build_urgent_alert(case_id, recipient=recipient, sender=cfg.sender,
-                                     public_url=cfg.public_url, now=now, lang=cfg.language)
-        try:
-            await mailer.send(message)
-            sent += 1
-        except MailSendError:
-            log.warning("urgent notice not sent; retried next sweep", alert_id=alert_id)
-            _release(engine, alert_id, column)
-    return sent
+    """Send the due notices of urgent alerts (reports.notices); returns how many were sent."""
+    run = await send_notices(engine, mailer, NoticeConfig(
+        sender=cfg.sender, public_url=cfg.public_url, team_address=cfg.team_address,
+        language=cfg.language, timeout=cfg.notice_timeout), now)
+    return run.sent
 
 
 def week_of(now: datetime) -> str:
@@ -110,7 +76,7 @@ async def send_digests(engine: Engine, vault: Vault, mailer: Mailer, cfg: MailCo
             cases = [load_case_data(session, vault, cid, now=now, comments=False)
                      for cid in case_ids]
         message = build_digest(Caseworker(user.email, cfg.language), cases, now=now,
-                               public_url=cfg.public_url, sender=cfg.sender)
+                               public_url=cfg.public_url, sender=cfg.sender, rules=cfg.rules)
         try:
             await mailer.send(message)
             sent += 1

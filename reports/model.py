@@ -75,12 +75,18 @@ class Goal:
 
 @dataclass(frozen=True, slots=True)
 class Comment:
-    """A free-text comment with its date; only the journal PDF shows the child's comments."""
+    """What a participant wrote, with its date: never in e-mail, only in the case file.
+
+    `kind` is "comment" (the free-text question) or "message" (anything else they wrote);
+    `flag` is the category of the safety alert these words raised, if any.
+    """
 
     written_at: datetime
     participant_id: str
     rater_role: Role
     text: str
+    kind: str = "comment"
+    flag: str | None = None
 
     def __post_init__(self) -> None:
         _aware(self.written_at, "Comment.written_at")
@@ -96,6 +102,20 @@ class SafetyEvent:
 
     def __post_init__(self) -> None:
         _aware(self.raised_at, "SafetyEvent.raised_at")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """A stored alert row: the exports name a rule's alert by it (same rule, person, spell)."""
+
+    alert_id: str
+    rule: str
+    raised_at: datetime
+    participant_id: str | None = None
+    category: str | None = None
+    acknowledged_at: datetime | None = None
+    free_text_id: str | None = None  # the words that raised it (safety)
+    cleared_at: datetime | None = None  # a rule's spell ended (never for safety)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +144,7 @@ class CaseData:
     comments: tuple[Comment, ...] = ()
     safety_events: tuple[SafetyEvent, ...] = ()
     prompts: tuple[PromptOutcome, ...] = ()
+    alert_records: tuple[AlertRecord, ...] = ()  # stored alert rows, for the exports' ids
 
     def role_of(self, participant_id: str) -> Role | None:
         """The role of a participant of this case, or None when unknown."""

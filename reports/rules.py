@@ -175,11 +175,42 @@ def rules_from_mapping(data: dict[str, Any], base: ScoringRules = DEFAULT_RULES)
     return rules
 
 
+def _read(path: Path | str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise RulesError(f"{path} cannot be read ({exc.strerror or exc})") from exc
+
+
 def load_rules(path: Path | str, base: ScoringRules = DEFAULT_RULES) -> ScoringRules:
     """Rules from an organisation's TOML file (keys as in ScoringRules; [[age_bands]] tables)."""
-    with open(path, "rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise RulesError(f"{path}: {exc}") from exc
-    return rules_from_mapping(data, base)
+    return rules_from_mapping(_read(path), base)
+
+
+@dataclass(frozen=True, slots=True)
+class RulesInForce:
+    """The rules a process uses, and where each came from (the shipped default or a file)."""
+
+    rules: ScoringRules = DEFAULT_RULES
+    path: Path | None = None  # the organisation's file (STEMME_RULES_FILE); None: none
+    from_file: frozenset[str] = frozenset()  # the keys that file set
+
+    def source(self, key: str) -> str:
+        """Where `key` came from: "file" when the file set it, else "default"."""
+        return "file" if key in self.from_file else "default"
+
+
+def rules_in_force(path: Path | str | None) -> RulesInForce:
+    """The shipped rules, or an organisation's file over them; a bad file is a RulesError."""
+    if path is None:
+        return RulesInForce()
+    data = _read(path)
+    return RulesInForce(rules_from_mapping(data), Path(path), frozenset(data))
+
+
+def rule_values(rules: ScoringRules) -> list[tuple[str, Any]]:
+    """Every rule as (key, value) in the order of ScoringRules; age bands as a tuple."""
+    return [(f.name, getattr(rules, f.name)) for f in fields(ScoringRules)]

@@ -4,6 +4,9 @@ Claiming is one UPDATE ... WHERE id IN (SELECT ... [FOR UPDATE SKIP LOCKED]) per
 the surveys it starts are written in the same transaction. A process that dies mid-batch
 commits nothing, so its prompts are simply due again; two processes on PostgreSQL skip each
 other's locked rows, so no prompt is started twice.
+
+Reminders and expiries of running surveys (`sweep_conversations`) keep the same hours: what
+falls due outside them is moved to the person's next allowed minute.
 """
 
 from __future__ import annotations
@@ -215,29 +218,85 @@ def sweep_due(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurve
     return total
 
 
+_QUIET_ONLY_NOTE = "contact window never allowed under the quiet hours"
+
+
+def _reminder_allowed(now: datetime, cfg: SweepConfig, window_text: str | None
+                      ) -> datetime | None:
+    """When a due reminder may go: now, a later minute, or None (the window never allows one)."""
+    try:
+        return next_allowed(now, cfg.zone, cfg.quiet, _window(window_text))
+    except BadWindow:
+        # As for prompts: nobody is asked outside their own window, and the sweep goes on.
+        log.warning(f"{_QUIET_ONLY_NOTE}; reminder dropped", quiet=str(cfg.quiet))
+        return None
+
+
+def _expiry_allowed(now: datetime, cfg: SweepConfig, window_text: str | None) -> datetime:
+    """When a due expiry may happen: like a reminder, but a survey always ends some time."""
+    try:
+        return next_allowed(now, cfg.zone, cfg.quiet, _window(window_text))
+    except BadWindow:
+        # A window the quiet hours shut out cannot be honoured; the quiet hours always can
+        # (they never cover a whole day), so the survey still ends, and not at night.
+        log.warning(f"{_QUIET_ONLY_NOTE}; expiry by quiet hours alone", quiet=str(cfg.quiet))
+        return next_allowed(now, cfg.zone, cfg.quiet, None)
+
+
 def _conversations_due(engine: Engine, now: datetime, column: str, hook: ConversationHook,
-                       batch: int) -> int:
+                       batch: int, cfg: SweepConfig) -> int:
+    """Run `hook` on the batch of running surveys due by `column` that may be contacted now.
+
+    The others are moved to their person's next allowed minute. A reminder that moves takes
+    the expiry with it, so the person has as long to answer after it as was planned.
+    """
     done = 0
     with Session(engine, expire_on_commit=False) as session:
         when = getattr(Conversation, column)
-        query = (select(Conversation).where(col(Conversation.status) == "active",
-                                            col(when) <= now)
+        query = (select(Conversation, Participant.contact_window)
+                 .join(Participant, col(Participant.id) == col(Conversation.participant_id))
+                 .where(col(Conversation.status) == "active", col(when) <= now)
                  .order_by(col(when)).limit(batch))
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        for conversation in session.exec(query).all():
-            hook(session, conversation)
-            if column == "remind_at":
+            query = query.with_for_update(of=Conversation, skip_locked=True)
+        allowed_by_window: dict[str | None, datetime | None] = {}
+        for conversation, window in session.exec(query).all():
+            if window not in allowed_by_window:  # most people share "no window of their own"
+                allowed_by_window[window] = (_reminder_allowed(now, cfg, window)
+                                             if column == "remind_at"
+                                             else _expiry_allowed(now, cfg, window))
+            allowed = allowed_by_window[window]
+            if column == "expires_at":
+                if allowed is not None and allowed > now:  # an expiry always has a time
+                    conversation.expires_at = allowed
+                else:
+                    hook(session, conversation)
+                    done += 1
+            elif allowed is None:
+                conversation.remind_at = None  # the person's window never allows a reminder
+            elif allowed > now:
+                planned = conversation.remind_at
+                conversation.remind_at = allowed
+                if planned is not None and conversation.expires_at is not None:
+                    conversation.expires_at += allowed - planned
+            else:
+                hook(session, conversation)
                 conversation.remind_at = None  # one reminder, never two
+                done += 1
             session.add(conversation)
-            done += 1
         session.commit()
     return done
 
 
 def sweep_conversations(engine: Engine, now: datetime, *, remind: ConversationHook,
-                        expire: ConversationHook, batch: int = 500) -> tuple[int, int]:
-    """Send the one reminder of unanswered surveys, and expire those left too long."""
-    expired = _conversations_due(engine, now, "expires_at", expire, batch)
-    reminded = _conversations_due(engine, now, "remind_at", remind, batch)
+                        expire: ConversationHook, batch: int = 500,
+                        cfg: SweepConfig | None = None) -> tuple[int, int]:
+    """Send the one reminder of unanswered surveys, and expire those left too long.
+
+    Both honour the quiet hours and each person's contact window, as prompts do (`cfg`;
+    by default windows only): what is due outside them waits for the next allowed minute.
+    """
+    cfg = cfg or SweepConfig()
+    expired = _conversations_due(engine, now, "expires_at", expire, batch, cfg)
+    reminded = _conversations_due(engine, now, "remind_at", remind, batch, cfg)
     return reminded, expired

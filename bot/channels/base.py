@@ -29,6 +29,7 @@ InboundKind = Literal[
     "command",  # any other slash command (/stop, /help); `command` names it, `text` is verbatim
     "status",  # a delivery status callback (Twilio)
     "blocked",  # the person blocked the bot (Telegram my_chat_member "kicked")
+    "unblocked",  # the person unblocked (or restarted) the bot (my_chat_member "member")
     "unsupported",  # a photo, sticker, voice note...: the person may deserve a kind reply
 ]
 

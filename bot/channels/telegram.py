@@ -49,15 +49,19 @@ TELEGRAM_INFO: Final = ChannelInfo(
 
 
 def keyboard_rows(message: OutgoingMessage) -> list[list[Choice]]:
-    """Lay out the abstract choices in rows; [] when there are none."""
+    """Lay out the abstract choices in rows, the quiet ones last, each on its own row."""
+    return _answer_rows(message) + [[choice] for choice in message.aside]
+
+
+def _answer_rows(message: OutgoingMessage) -> list[list[Choice]]:
     choices = list(message.choices)
-    if not choices:
-        return []
-    for choice in choices:
+    for choice in (*choices, *message.aside):
         if len(choice.data.encode("utf-8")) > MAX_CALLBACK_DATA:
             raise ValueError(f"callback data longer than {MAX_CALLBACK_DATA} bytes")
         if not choice.data:
             raise ValueError("empty callback data")
+    if not choices:
+        return []
     if message.layout == "scale":
         # 0-10 is eleven buttons: 0-5 on top, 6-10 below, wide enough to tap on a phone.
         split = (len(choices) + 1) // 2
@@ -139,6 +143,11 @@ class TelegramChannel:
             await self._bot.shutdown()  # do not leak the httpx clients opened before getMe
             raise
         self._started = True
+
+    async def username(self) -> str | None:
+        """The bot's username: getMe is asked when the channel starts, and its answer kept."""
+        await self.start()
+        return self._bot.bot.username or None
 
     async def close(self) -> None:
         """Close the HTTP clients."""

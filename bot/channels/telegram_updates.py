@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.channels.base import Inbound, MalformedRequest, telegram_address
+from bot.channels.base import Inbound, InboundKind, MalformedRequest, telegram_address
 
 START_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?:\s+(.*))?$", re.DOTALL)
@@ -127,14 +127,16 @@ def _chat_member(update_id: str, member: dict[str, Any], received_at: datetime) 
     chat_id = _int(chat.get("id"), "my_chat_member.chat.id")
     new = member.get("new_chat_member")
     status = new.get("status") if isinstance(new, dict) else None
-    if not _is_private(chat) or status != "kicked":
+    # "kicked": the person blocked the bot; "member": they unblocked it (or started it anew).
+    kinds: dict[Any, InboundKind] = {"kicked": "blocked", "member": "unblocked"}
+    if not _is_private(chat) or status not in kinds:
         return []
     return [
         Inbound(
             provider="telegram",
             provider_id=update_id,
             address=telegram_address(chat_id),
-            kind="blocked",
+            kind=kinds[status],
             received_at=received_at,
             sent_at=_date(member.get("date")),
         )

@@ -25,7 +25,7 @@ from bot.flows.messages import Capabilities, OutgoingMessage
 WEBCHAT_INFO: Final = ChannelInfo(
     capabilities=Capabilities(buttons=True, max_length=4096, several_answers_per_message=False)
 )
-MAX_INPUT: Final = 2000  # longer posts are not answers, and we do not want to store essays
+MAX_INPUT: Final = 4096  # as long as a Telegram message; a longer post is refused (400)
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _CHAT_PATH = re.compile(r"^/chat/([^/?#]+)")
 

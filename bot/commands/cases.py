@@ -1,19 +1,20 @@
-"""Case commands: create cases, add participants (with invites), add sessions."""
+"""Case commands: create cases, add participants (with invites), new invites, sessions."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from bot.commands.output import CommandError, Output
 from bot.runtime import Runtime
-from consent import agreements, audit
+from bot.telegram_username import bot_username_now
+from consent import agreements, audit, links
 from scheduler.recurrence import expand, parse_every
 from scheduler.windows import BadWindow, ensure_compatible, parse_quiet_hours, parse_window
 from storage.db import session_scope
 from storage.models import utcnow
-from storage.repo import cases, invites, meetings
+from storage.repo import cases, meetings
 from storage.repo.users import require_user
 
 
@@ -38,18 +39,32 @@ def cmd_case_create(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
                f"case {case.ref} created: {case.id}")
 
 
-def _invite_url(rt: Runtime, channel: str, token: str) -> str | None:
-    if channel == "webchat":
-        return f"{rt.settings.public_url}/chat/{token}"
-    if rt.settings.telegram_bot_username:
-        return f"https://t.me/{rt.settings.telegram_bot_username}?start={token}"
-    return None
+def _bot_username(rt: Runtime, channel: str) -> str | None:
+    """The bot t.me links open (getMe), asked before any transaction; only for Telegram."""
+    return bot_username_now(rt.settings) if channel == "telegram" else None
+
+
+def _invite_lines(rt: Runtime, channel: str, issued: links.Issued) -> list[str]:
+    lines = [f"invite code: {issued.code}" + (" (single use, 14 days)"
+                                              if channel == "telegram" else "")]
+    if issued.url:
+        lines.append(f"invite link: {issued.url}")
+    elif not rt.settings.telegram_enabled:
+        lines.append("invite link: Telegram is off (set STEMME_TELEGRAM_TOKEN); the code "
+                     "alone links nothing yet")
+    else:
+        lines.append("invite link: the Bot API did not answer getMe; try again, or set "
+                     "STEMME_TELEGRAM_BOT_USERNAME")
+    if issued.revoked:
+        lines.append(f"{issued.revoked} earlier invite(s) of this person no longer work")
+    return lines
 
 
 def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """Add a rater; chat participants get a single-use invite link and code."""
     now = utcnow()
     actor = f"cli:{getpass.getuser()}"
+    bot_username = _bot_username(rt, args.channel)
     with session_scope(rt.engine) as session:
         case = cases.get_case(session, args.case)
         window = _window(args.window, rt)
@@ -72,24 +87,42 @@ def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> N
                               recorded_by=actor, at=now, age_at_time=age)
             audit.append(session, actor=actor, action="consent.guardian",
                          target=f"participant:{person.id}")
-        token = None
-        if args.channel in ("telegram", "webchat"):
-            # A Telegram code links a chat once; a web-chat code is the page itself, reused.
-            ttl = timedelta(days=365) if args.channel == "webchat" else invites.DEFAULT_TTL
-            token = invites.create_invite(session, person, now=now, ttl=ttl)
         audit.append(session, actor=actor, action="participant.add",
                      target=f"participant:{person.id}", detail=f"role={args.role}")
+        issued = None
+        if args.channel in ("telegram", "webchat"):
+            # A Telegram code links a chat once; a web-chat code is the page itself, reused.
+            issued = links.issue_invite(session, person, actor=actor, now=now,
+                                        public_url=rt.settings.public_url,
+                                        bot_username=bot_username)
     result: dict[str, object] = {"ok": True, "participant_id": person.id, "case_id": case.id,
                                  "role": person.role, "channel": person.channel}
     lines = [f"{args.role} added to case {case.ref}: {person.id}"]
-    if token:
-        url = _invite_url(rt, args.channel, token)
-        result.update(invite_url=url, invite_code=token)
-        lines.append(f"invite code: {token}" + (" (single use, 14 days)"
-                                                  if args.channel == "telegram" else ""))
-        lines.append(f"invite link: {url}" if url else
-                     "invite link: set STEMME_TELEGRAM_BOT_USERNAME to print the t.me link")
+    if issued:
+        result.update(invite_url=issued.url, invite_code=issued.code)
+        lines += _invite_lines(rt, args.channel, issued)
     out.result(result, "\n".join(lines))
+
+
+def cmd_participant_invite(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """A new invite for a chat rater; their earlier unused invites and web-chat links end."""
+    with session_scope(rt.engine) as session:
+        channel = cases.get_participant(session, args.participant).channel
+    bot_username = _bot_username(rt, channel)
+    now = utcnow()
+    with session_scope(rt.engine) as session:
+        person = cases.get_participant(session, args.participant)
+        if not links.may_invite(person):
+            raise CommandError(f"participant {person.id} ({person.channel}, {person.status}) "
+                               "gets no invite: only chat raters (telegram, webchat) who take "
+                               "part do")
+        issued = links.issue_invite(session, person, actor=f"cli:{getpass.getuser()}",
+                                    now=now, public_url=rt.settings.public_url,
+                                    bot_username=bot_username)
+    out.result({"ok": True, "participant_id": person.id, "channel": person.channel,
+                "invite_url": issued.url, "invite_code": issued.code,
+                "revoked": issued.revoked},
+               "\n".join([f"new invite for {person.id}", *_invite_lines(rt, channel, issued)]))
 
 
 def _window(text: str | None, rt: Runtime) -> str | None:

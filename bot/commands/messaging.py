@@ -42,7 +42,8 @@ def cmd_digest_send(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """Send this week's digest now (to one caseworker with --caseworker)."""
     s = rt.settings
     mailer = Mailer(s.smtp_url, outbox_dir(s.data_dir))
-    cfg = MailConfig(sender=s.mail_sender, public_url=s.public_url, team_address=s.team_email)
+    cfg = MailConfig(sender=s.mail_sender, public_url=s.public_url, team_address=s.team_email,
+                     rules=s.rules.rules)
     sent = asyncio.run(send_digests(rt.engine, rt.vault, mailer, cfg, utcnow(),
                                     only=args.caseworker, force=True))
     where = "by SMTP" if s.smtp_url else f"as .eml files in {outbox_dir(s.data_dir)}"

@@ -51,21 +51,23 @@ def cmd_export(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
         return
     if args.format not in CASE_FORMATS:
         raise CommandError(f"--format must be one of {', '.join(CASE_FORMATS)}")
+    rules = rt.settings.rules.rules
     with Session(rt.engine) as session:
         try:
             case = load_case_data(session, rt.vault, args.case, now=now,
-                                  comments=args.format == "pdf")
+                                  comments=args.format in ("pdf", "json"))
         except LookupError as exc:
             raise CommandError(str(exc)) from None
         with out.progress(f"exporting {args.format}", 1) as step:
             if args.format == "json":
-                export_json(case, path=target)
+                export_json(case, path=target, rules=rules)
             elif args.format == "csv":
                 export_csv(case, path=target)
             elif args.format == "pdf":
-                journal_pdf(case, generated_by=_actor(), generated_at=now, path=target)
+                journal_pdf(case, generated_by=_actor(), generated_at=now, path=target,
+                            rules=rules)
             else:
-                render_progress(case, args.format, path=target)
+                render_progress(case, args.format, path=target, rules=rules)
             step()
         audit.append(session, actor=_actor(), action=f"export.{args.format}",
                      target=f"case:{args.case}", at=now)
@@ -85,7 +87,7 @@ def cmd_erase(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
             if session.get(Case, args.case) is None:
                 raise CommandError(f"no case {args.case}")
             data = load_case_data(session, rt.vault, args.case, now=now)
-            document = export_document(data)
+            document = export_document(data, rules=rt.settings.rules.rules)
             document["comments"] = [{"written_at": c.written_at.isoformat(),
                                      "rater_role": c.rater_role, "text": c.text}
                                     for c in data.comments]

@@ -104,6 +104,11 @@ PARSE_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         telegram_update("update_my_chat_member_kicked"),
         {"kind": "blocked"},
     ),
+    (
+        "bot unblocked",
+        telegram_update("update_my_chat_member_member"),
+        {"kind": "unblocked", "provider_id": "524876131"},
+    ),
 ]
 
 

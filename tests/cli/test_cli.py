@@ -67,8 +67,8 @@ def test_a_case_is_set_up_from_the_command_line(
     assert sessions["starts_at"] == ["2026-10-22T13:00:00+00:00", "2026-10-29T14:00:00+00:00",
                                      "2026-11-05T14:00:00+00:00"]
     code, verified = run(capsys, "audit", "verify")
-    # user, case, consent, two participants, sessions
-    assert code == 0 and verified["entries_checked"] == 6
+    # user, case, consent, two participants, the child's invite, sessions
+    assert code == 0 and verified["entries_checked"] == 7
 
 
 def test_keys_rotate_reports_the_new_master_key(

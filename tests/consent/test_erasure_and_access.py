@@ -17,7 +17,7 @@ from consent.gate import ContactGate
 from storage.crypto import DecryptionError
 from storage.db import make_engine
 from storage.keys import KeyRing
-from storage.models import Answer, Case, Participant, utcnow
+from storage.models import Answer, Case, FreeText, Participant, utcnow
 from storage.repo import cases
 from storage.repo.answers import ItemScore, record_answer, record_free_text
 from storage.repo.users import create_user
@@ -114,6 +114,30 @@ def test_the_export_of_an_erased_case_holds_no_answers(
     out = instance / "after.json"
     result = run(capsys, "export", "--case", ids["case_a"], "--format", "json", "--out", str(out))
     assert result["answers"] == 0 and json.loads(out.read_text())["answers"] == []
+    assert json.loads(out.read_text())["messages"] == []
+
+
+def test_the_json_export_holds_what_was_written_until_the_writer_is_erased(
+    instance: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = populate(instance)
+    before, after = instance / "before.json", instance / "after.json"
+    run(capsys, "export", "--case", ids["case_a"], "--format", "json", "--out", str(before))
+    erased = run(capsys, "erase", "--participant", ids["child_a"])
+    run(capsys, "export", "--case", ids["case_a"], "--format", "json", "--out", str(after))
+
+    messages = json.loads(before.read_text())["messages"]
+    assert [(m["participant_id"], m["text"], m["flag"]) for m in messages] == [
+        (ids["child_a"], "hemmelighed fra a", None)]
+    assert json.loads(after.read_text())["messages"] == []
+    assert json.loads(Path(erased["export"]).read_text())["comments"][0]["text"] == (
+        "hemmelighed fra a")  # the case system got the words before the key went
+    engine = make_engine(f"sqlite:///{instance / 'stemme.db'}")
+    with Session(engine) as session:
+        words = session.exec(select(FreeText).where(FreeText.participant_id == ids["child_a"]))
+        with pytest.raises(DecryptionError):
+            Vault(KeyRing.load(instance / "keys.json")).open(session, words.one(), "text")
+    engine.dispose()
 
 
 def test_a_participant_s_art15_export_has_all_their_answers_and_nobody_else_s(

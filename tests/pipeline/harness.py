@@ -38,8 +38,11 @@ PUBLIC_URL = "https://stemme.example.org"
 
 def settings_for(tmp: Path, db_url: str, tg: FakeTelegramAPI, tw: FakeTwilioAPI,
                  **extra: Any) -> Settings:
-    """Settings pointing every channel at the fakes; quiet hours off so tests run any time."""
-    return Settings(**extra,
+    """Settings pointing every channel at the fakes; quiet hours off so tests run any time.
+
+    `extra` adds settings or replaces these (e.g. telegram_bot_username=None: ask getMe).
+    """
+    values: dict[str, Any] = dict(
         data_dir=tmp / "data", database_url=db_url, key_file=tmp / "data" / "keys.json",
         public_url=PUBLIC_URL, quiet_hours="", sweep_seconds=3600,
         telegram_token=TELEGRAM_TOKEN, telegram_webhook_secret=TELEGRAM_SECRET,
@@ -47,6 +50,8 @@ def settings_for(tmp: Path, db_url: str, tg: FakeTelegramAPI, tw: FakeTwilioAPI,
         twilio_account_sid=TWILIO_ACCOUNT_SID, twilio_auth_token=TWILIO_AUTH_TOKEN,
         twilio_from=TWILIO_FROM, twilio_api_url=tw.url,
     )
+    values.update(extra)
+    return Settings(**values)
 
 
 @dataclass

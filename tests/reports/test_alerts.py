@@ -216,6 +216,18 @@ def test_an_unacknowledged_safety_event_keeps_a_case_urgent_however_old() -> Non
     assert case_status(done, now=NOW).urgency == Urgency.ON_TRACK
 
 
+def test_a_safety_event_stops_making_the_case_urgent_once_acknowledged() -> None:
+    raised, assessed = week(11, 5), week(11, 6)
+    case = make_case(outcomes(CHILD_ID, [20, 27, 28]),
+                     safety=[SafetyEvent(raised, CHILD_ID, acknowledged_at=assessed)])
+
+    before = case_status(case, now=week(11, 5) + (assessed - raised) / 2)
+    after = case_status(case, now=week(12))
+
+    assert (before.urgency, before.rule) == (Urgency.SAFETY, "safety")
+    assert after.urgency == Urgency.ON_TRACK
+
+
 def test_status_uses_the_latest_rating_for_not_on_track() -> None:
     recovered = make_case(outcomes(CHILD_ID, [20, 21, 22, 28]))
     assert case_status(recovered, now=NOW).urgency == Urgency.ON_TRACK

@@ -29,7 +29,7 @@ def test_json_export_has_exactly_the_contract_shape(tmp_path: Path) -> None:
     data = export_json(case, path=tmp_path / "case.json")
     doc = json.loads(data)
     assert json.loads((tmp_path / "case.json").read_bytes()) == doc
-    assert set(doc) == {"case", "answers", "alerts"}
+    assert set(doc) == {"case", "answers", "alerts", "messages"}
     assert doc["case"] == {
         "case_id": "case-1",
         "ref": "SAG-1",
@@ -48,7 +48,8 @@ def test_json_export_has_exactly_the_contract_shape(tmp_path: Path) -> None:
     assert all(list(a) == list(ANSWER_COLUMNS) for a in doc["answers"])
     assert any(a["score"] is None for a in doc["answers"])
     assert [a["rule"] for a in doc["alerts"]] == ["not_on_track"]
-    assert set(doc["alerts"][0]) == {"rule", "raised_at", "detail"}
+    assert set(doc["alerts"][0]) == {"alert_id", "rule", "category", "raised_at",
+                                     "acknowledged_at", "detail"}
     assert doc["alerts"][0]["raised_at"].endswith("+00:00")
 
 
@@ -115,7 +116,7 @@ def test_journal_pdf_starts_with_pdf_and_has_numbered_pages(tmp_path: Path) -> N
     assert b"anna@kommune.example" in data  # the Author metadata
 
 
-def test_journal_shows_period_author_alerts_and_only_the_childs_comments() -> None:
+def test_journal_shows_period_author_alerts_and_what_everyone_wrote() -> None:
     figures = list(
         journal_pages(
             _journal_case(),
@@ -127,8 +128,8 @@ def test_journal_shows_period_author_alerts_and_only_the_childs_comments() -> No
     assert "Periode: 1. sep. 2026 – 8. jun. 2027" in text
     assert "dannet 24.11.2026 10:00 af anna@kommune.example" in text
     assert f"Side {len(figures)} af {len(figures)}" in text
-    assert "Barnets kommentarer" in text and "Jeg kan godt lide fodbold" in text
-    assert "Forælderens kommentar" not in text
+    assert "Det skrev barnet og familien" in text and "Jeg kan godt lide fodbold" in text
+    assert "Forælderens kommentar" in text and "Mor (Forælder) · kommentar" in text
     assert "not_on_track" in text and "Advarsler" in text
     assert "Mor" in text and "Barn" in text  # the case file may name the adult rater
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.rules import DEFAULT_RULES, AgeBand, RulesError, load_rules
+from reports.rules import DEFAULT_RULES, AgeBand, RulesError, load_rules, rules_in_force
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -68,3 +68,16 @@ reliable_change = 6
 def test_mistakes_in_a_rules_file_are_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(RulesError, match=message):
         load_rules(_write(tmp_path, text))
+
+
+def test_the_rules_in_force_say_which_came_from_the_file(tmp_path: Path) -> None:
+    shipped = rules_in_force(None)
+    in_force = rules_in_force(_write(tmp_path, "session_drop = 2\n"))
+
+    assert shipped.rules == DEFAULT_RULES and shipped.path is None
+    assert shipped.source("session_drop") == "default"
+    assert in_force.rules.session_drop == 2.0 and in_force.path == tmp_path / "rules.toml"
+    assert (in_force.source("session_drop"), in_force.source("age_bands")) == (
+        "file", "default")
+    with pytest.raises(RulesError, match="cannot be read"):
+        rules_in_force(tmp_path / "missing.toml")
