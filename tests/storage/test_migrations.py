@@ -5,12 +5,37 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
 from storage import migrate
 from storage.db import make_engine
+
+
+def at_revision(db_url: str, revision: str) -> Engine:
+    """An engine on a database migrated only up to `revision`."""
+    eng = make_engine(db_url)
+    cfg = migrate.alembic_config(eng.url.render_as_string(hide_password=False))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return eng
+
+
+def a_case(conn: Connection, now: str, participants: tuple[tuple[str, str, str], ...] = (
+        ("p1", "webchat", "active"),)) -> None:
+    """A caseworker u1, a case c1 and its participants (id, channel, status), as raw rows."""
+    conn.execute(text("INSERT INTO users (id, email, role, active, created_at) "
+                      "VALUES ('u1', 'cw@kommune.dk', 'caseworker', true, :now)"), {"now": now})
+    conn.execute(text("INSERT INTO cases (id, ref, caseworker_id, cadence, status, opened_at, "
+                      "created_at) VALUES ('c1', 'r1', 'u1', 'law-minimum', 'open', :now, "
+                      ":now)"), {"now": now})
+    for pid, channel, status in participants:
+        conn.execute(text("INSERT INTO participants (id, case_id, role, channel, language, "
+                          "status, rates_sessions, created_at) VALUES (:pid, 'c1', 'child', "
+                          ":channel, 'da', :status, true, :now)"),
+                     {"pid": pid, "channel": channel, "status": status, "now": now})
 
 
 def test_upgrade_head_on_an_empty_database_equals_the_models(engine: Engine) -> None:
@@ -27,22 +52,10 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
 
 
 def test_upgrade_from_0001_keeps_rows_and_marks_old_texts_as_comments(db_url: str) -> None:
-    eng = make_engine(db_url)
-    cfg = migrate.alembic_config(eng.url.render_as_string(hide_password=False))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    eng = at_revision(db_url, "0001")
     now = "2026-12-01 12:00:00.000000"  # as both backends read a UTC time written as text
     with eng.begin() as conn:
-        conn.execute(text("INSERT INTO users (id, email, role, active, created_at) "
-                          "VALUES ('u1', 'cw@kommune.dk', 'caseworker', true, :now)"),
-                     {"now": now})
-        conn.execute(text("INSERT INTO cases (id, ref, caseworker_id, cadence, status, "
-                          "opened_at, created_at) VALUES ('c1', 'r1', 'u1', 'law-minimum', "
-                          "'open', :now, :now)"), {"now": now})
-        conn.execute(text("INSERT INTO participants (id, case_id, role, channel, language, "
-                          "status, rates_sessions, created_at) VALUES ('p1', 'c1', 'child', "
-                          "'webchat', 'da', 'active', true, :now)"), {"now": now})
+        a_case(conn, now)
         conn.execute(text("INSERT INTO free_texts (id, case_id, participant_id, text, "
                           "created_at) VALUES ('f1', 'c1', 'p1', :blob, :now)"),
                      {"blob": b"sealed", "now": now})
@@ -67,22 +80,10 @@ def test_upgrade_from_0001_keeps_rows_and_marks_old_texts_as_comments(db_url: st
 
 
 def test_upgrade_from_0002_keeps_alerts_and_leaves_their_spells_open(db_url: str) -> None:
-    eng = make_engine(db_url)
-    cfg = migrate.alembic_config(eng.url.render_as_string(hide_password=False))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+    eng = at_revision(db_url, "0002")
     now = "2026-12-05 12:00:00.000000"  # as both backends read a UTC time written as text
     with eng.begin() as conn:
-        conn.execute(text("INSERT INTO users (id, email, role, active, created_at) "
-                          "VALUES ('u1', 'cw@kommune.dk', 'caseworker', true, :now)"),
-                     {"now": now})
-        conn.execute(text("INSERT INTO cases (id, ref, caseworker_id, cadence, status, "
-                          "opened_at, created_at) VALUES ('c1', 'r1', 'u1', 'law-minimum', "
-                          "'open', :now, :now)"), {"now": now})
-        conn.execute(text("INSERT INTO participants (id, case_id, role, channel, language, "
-                          "status, rates_sessions, created_at) VALUES ('p1', 'c1', 'child', "
-                          "'webchat', 'da', 'active', true, :now)"), {"now": now})
+        a_case(conn, now)
         conn.execute(text("INSERT INTO free_texts (id, case_id, participant_id, text, kind, "
                           "created_at) VALUES ('f1', 'c1', 'p1', :blob, 'message', :now)"),
                      {"blob": b"sealed", "now": now})
@@ -112,25 +113,11 @@ def test_upgrade_from_0002_keeps_alerts_and_leaves_their_spells_open(db_url: str
 
 
 def test_upgrade_from_0003_leaves_only_each_persons_newest_invite_working(db_url: str) -> None:
-    eng = make_engine(db_url)
-    cfg = migrate.alembic_config(eng.url.render_as_string(hide_password=False))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
+    eng = at_revision(db_url, "0003")
     older, newer = "2026-11-20 12:00:00.000000", "2026-11-25 12:00:00.000000"
     later = "2026-12-20 12:00:00.000000"
     with eng.begin() as conn:
-        conn.execute(text("INSERT INTO users (id, email, role, active, created_at) "
-                          "VALUES ('u1', 'cw@kommune.dk', 'caseworker', true, :t)"),
-                     {"t": older})
-        conn.execute(text("INSERT INTO cases (id, ref, caseworker_id, cadence, status, "
-                          "opened_at, created_at) VALUES ('c1', 'r1', 'u1', 'law-minimum', "
-                          "'open', :t, :t)"), {"t": older})
-        for pid, status in (("p1", "active"), ("p2", "withdrawn")):
-            conn.execute(text("INSERT INTO participants (id, case_id, role, channel, language, "
-                              "status, rates_sessions, created_at) VALUES (:pid, 'c1', "
-                              "'child', 'telegram', 'da', :status, true, :t)"),
-                         {"pid": pid, "status": status, "t": older})
+        a_case(conn, older, (("p1", "telegram", "active"), ("p2", "telegram", "withdrawn")))
         for iid, pid, made in (("i1", "p1", older), ("i2", "p1", newer), ("i3", "p2", newer)):
             conn.execute(text("INSERT INTO invites (id, participant_id, token_hash, expires_at, "
                               "created_at) VALUES (:iid, :pid, :iid, :exp, :made)"),
