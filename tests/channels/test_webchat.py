@@ -53,7 +53,7 @@ async def test_unknown_chat_token_is_forged(channel: WebChatChannel, path: str) 
         await channel.verify_and_parse({}, b"text=hej", path)
 
 
-@pytest.mark.parametrize("body", [b"\xff", urlencode({"text": "x" * 2001}).encode()])
+@pytest.mark.parametrize("body", [b"\xff", urlencode({"text": "x" * 4097}).encode()])
 async def test_unreadable_or_huge_post_is_malformed(channel: WebChatChannel, body: bytes) -> None:
     with pytest.raises(MalformedRequest):
         await channel.verify_and_parse({}, body, "/chat/tok-abc")

@@ -57,13 +57,15 @@ async def test_a_child_links_by_deep_link_and_completes_a_survey_with_buttons(
     assert await stemme.post_telegram(start) == 200
     await stemme.settle()
     # First contact asks for the child's own yes before any question.
-    assert [b["text"] for b in last_keyboard(fake_telegram)] == ["Ja", "Nej"]
+    # (with the quiet button for an adult on its own row below)
+    assert [b["callback_data"] for b in last_keyboard(fake_telegram)] == ["yes", "no", "unsafe"]
 
     for n in range(1, 30):
         buttons = last_keyboard(fake_telegram)
         if not buttons:
             break
-        choice = buttons[0] if len(buttons) <= 2 else buttons[7]  # Ja / skip, or a 7
+        answers = [b for b in buttons if b["callback_data"] != "unsafe"]
+        choice = answers[0] if len(answers) <= 2 else answers[7]  # Ja / skip, or a 7
         await press(stemme, child, choice["callback_data"], n)
 
     scores = stemme.answers(child)
