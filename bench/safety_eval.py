@@ -1,15 +1,15 @@
 """Risk detection measured on a labelled set: recall per category and false alarms.
 
-Usage: python bench/safety_eval.py [--split test|tune|tune2] [--lexicon FILE] [--json] [--misses]
+Usage: python bench/safety_eval.py [--split NAME] [--lexicon FILE] [--json] [--misses]
 
-The messages are in tests/fixtures/safety/: `tune.jsonl` and `tune2.jsonl` (written later, by
-another hand, for a second round) are for working on the lexicon; `test.jsonl` was written
-apart from both and is never tuned on; the numbers to quote are the test split's (the
-default). A risky message counts as found when the lexicon raises any
-category for it (that is what reaches the caseworker); the category it names first is
-reported beside it, since the reply fits that category. A harmless message that raises any
-category is a false alarm. `--misses` lists what the tuning split missed or flagged wrongly;
-it refuses the test split, so that nobody tunes on it by accident.
+The messages are in tests/fixtures/safety/: `test.jsonl` was written apart from the lexicon
+and is never tuned on, and the numbers to quote are its (the default split); every other file
+there is a tuning set (`tune.jsonl`, then `tune2.jsonl` and on, each written later by another
+hand for another round of work on the lexicon). A risky message counts as found when the
+lexicon raises any category for it (that is what reaches the caseworker); the category it
+names first is reported beside it, since the reply fits that category. A harmless message
+that raises any category is a false alarm. `--misses` lists what a tuning split missed or
+flagged wrongly; it refuses the test split, so that nobody tunes on it by accident.
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ def evaluate(lexicon: Lexicon, examples: list[Example]) -> Scores:
 def main() -> int:
     """Print the split's numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("test", "tune", "tune2"), default="test")
+    splits = sorted(path.stem for path in FIXTURES.glob("*.jsonl"))
+    parser.add_argument("--split", choices=splits, default="test")
     parser.add_argument("--lexicon", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--misses", action="store_true")

@@ -17,7 +17,8 @@ EMOJI_WORDS = {
     "💊": " piller ", "🔪": " kniv ", "🗡": " kniv ", "🩸": " blod ", "⚰": " dod ",
     "🪢": " reb ", "🍺": " øl ", "🍻": " øl ", "🍷": " vin ", "🥃": " sprut ", "🍾": " sprut ",
     "🍸": " sprut ", "💉": " sprøjte ", "🚬": " smøger ", "🥊": " slag ", "👊": " slag ",
-    "🤛": " slag ", "🤜": " slag ",
+    "🤛": " slag ", "🤜": " slag ", "🏠": " hjem ", "🏡": " hjem ", "🚫": " nej ",
+    "🤫": " hemmelighed ",
     # laughing faces mark a joke, as "haha" does
     "😂": " haha ", "🤣": " haha ", "😅": " haha ", "😆": " haha ", "😄": " haha ",
     "😁": " haha ", "😝": " haha ", "😜": " haha ",
@@ -38,6 +39,10 @@ SPELLINGS = {
     "duno": "dont know", "bf": "boyfriend", "gf": "girlfriend", "mom": "mum", "momy": "mum",
     "mumy": "mum", "mam": "mum", "mama": "mum", "dady": "dad", "stepmom": "stepmum",
     "fars": "far", "mors": "mor", "dads": "dad", "mums": "mum", "moms": "mum",
+    # dialect and chat forms of Danish words ("ska ik hjem", "vil ha", "min tlf")
+    "ska": "skal", "sku": "skule", "ku": "kune", "ha": "have", "tlf": "telefon",
+    "derhjem": "derhjeme", "hjemm": "hjem", "idk": "i dont know", "rn": "right now",
+    "wil": "vil", "nogn": "nogen", "ingn": "ingen", "altd": "altid",
 }
 _SPELLINGS = {key: tuple(value.split()) for key, value in SPELLINGS.items()}
 

@@ -86,9 +86,12 @@ class _Group:
     phrases: tuple[_Phrase, ...]
     gap_before: int
     needs: tuple[frozenset[int], ...]  # per phrase: the ids of its words
+    first: frozenset[int]  # the ids of the phrases' first words: a quick "nothing starts here"
 
     def ends(self, hits: list[frozenset[int]], at: int) -> list[int]:
         """Where each of the phrases that start at token `at` ends."""
+        if self.first.isdisjoint(hits[at]):
+            return []
         found = []
         for phrase in self.phrases:
             end = at + len(phrase)
@@ -196,7 +199,7 @@ def _compile_group(raw: str, gap: int, macros: dict[str, str], fuzzy: bool) -> _
         exact, prefixes = _plain("|".join(single), macros)
         phrases.insert(0, (_Word(frozenset(exact), tuple(prefixes), fuzzy),))
     needs = tuple(frozenset(id(word) for word in phrase) for phrase in phrases)
-    return _Group(tuple(phrases), gap, needs)
+    return _Group(tuple(phrases), gap, needs, frozenset(id(phrase[0]) for phrase in phrases))
 
 
 _JOINS = re.compile(r" (\.\.\.|\+) ")
