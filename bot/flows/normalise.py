@@ -43,6 +43,11 @@ SPELLINGS = {
     "ska": "skal", "sku": "skule", "ku": "kune", "ha": "have", "tlf": "telefon",
     "derhjem": "derhjeme", "hjemm": "hjem", "idk": "i dont know", "rn": "right now",
     "wil": "vil", "nogn": "nogen", "ingn": "ingen", "altd": "altid",
+    # Jutlandic and chat forms, after folding ("a bliv slået", "drikk for møj", "theyll");
+    # not "te" for "til": the lexicon has "te" (tea)
+    "bliv": "bliver", "moj": "meget", "drik": "drikker", "bout": "about",
+    "abt": "about", "theyl": "they will", "youl": "you will", "pics": "pictures",
+    "pic": "picture",
 }
 _SPELLINGS = {key: tuple(value.split()) for key, value in SPELLINGS.items()}
 

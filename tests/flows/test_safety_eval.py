@@ -1,0 +1,52 @@
+"""The risk lexicon's numbers on the labelled sets may not fall below what they are today.
+
+The floors are the test split's measured numbers, rounded down (that split is never tuned
+on: a change that lowers them lost children the lexicon found before). The tuning splits
+must stay near complete, so a change for one of them cannot quietly undo another.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from bot.flows.safety import load_lexicon
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "safety_eval.py"
+TEST_RECALL_FLOOR = 0.88  # measured 0.889 (2026-12-03)
+TEST_CATEGORY_FLOOR = 0.80  # the weakest, parent_substance, measured 0.800
+TEST_FALSE_ALARM_CEILING = 0.056  # measured 0.055 (21 of 380)
+
+
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("safety_eval", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("safety_eval", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_split_never_tuned_on_keeps_its_recall_and_false_alarm_rate() -> None:
+    evaluation = bench()
+
+    scores = evaluation.evaluate(load_lexicon(), evaluation.load_split("test"))
+
+    assert scores.recall() >= TEST_RECALL_FLOOR
+    assert scores.false_positive_rate <= TEST_FALSE_ALARM_CEILING
+    for category in scores.total:
+        assert scores.recall(category) >= TEST_CATEGORY_FLOOR, category
+
+
+@pytest.mark.parametrize("split", ["tune", "tune2", "tune3", "tune4"])
+def test_every_tuning_split_stays_nearly_complete(split: str) -> None:
+    evaluation = bench()
+
+    scores = evaluation.evaluate(load_lexicon(), evaluation.load_split(split))
+
+    assert scores.recall() >= 0.95
+    assert scores.false_positive_rate <= 0.04
