@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -26,6 +27,7 @@ from tests.fakes.fixtures import (
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.pipeline.harness import Stemme, serving
 
 __all__ = ["fake_telegram", "fake_twilio"]
 
@@ -91,3 +93,12 @@ async def sms(fake_twilio: FakeTwilioAPI) -> AsyncIterator[TwilioSmsChannel]:
     """The real Twilio adapter talking to the fake Twilio API."""
     async with sms_channel(fake_twilio, 2.0) as channel:
         yield channel
+
+
+@pytest.fixture
+async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
+                 fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
+    """The whole app serving on the fakes, with one case; modules that need other settings
+    define their own `stemme` through `serving`."""
+    async with serving(tmp_path, db_url, fake_telegram, fake_twilio) as app:
+        yield app

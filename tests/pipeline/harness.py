@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -166,6 +167,19 @@ async def start_stemme(tmp: Path, db_url: str, tg: FakeTelegramAPI,
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     return Stemme(rt, services, client, tg, tw)
+
+
+@asynccontextmanager
+async def serving(tmp: Path, db_url: str, tg: FakeTelegramAPI, tw: FakeTwilioAPI,
+                  **extra: Any) -> AsyncIterator[Stemme]:
+    """A running app with one case made, closed afterwards (the pipeline specs' fixture)."""
+    app = await start_stemme(tmp, db_url, tg, tw, **extra)
+    app.make_case()
+    try:
+        yield app
+    finally:
+        await app.client.close()
+        app.rt.close()
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -16,7 +16,7 @@ from storage.models import Conversation, InboxMessage, OutboxMessage, Participan
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_update
-from tests.pipeline.harness import Stemme, start_stemme
+from tests.pipeline.harness import Stemme, serving
 
 CHAT = 5551234
 PHONE = "+4520304050"
@@ -26,12 +26,9 @@ PHONE = "+4520304050"
 async def stemme(request: pytest.FixtureRequest, tmp_path: Path, db_url: str,
                  fake_telegram: FakeTelegramAPI,
                  fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio,
-                             writer_process=request.param == "writer_process")
-    app.make_case()
-    yield app
-    await app.client.close()
-    app.rt.close()
+    async with serving(tmp_path, db_url, fake_telegram, fake_twilio,
+                       writer_process=request.param == "writer_process") as app:
+        yield app
 
 
 def last_keyboard(tg: FakeTelegramAPI) -> list[dict[str, str]]:

@@ -4,10 +4,7 @@ Twilio's delivery status callbacks, each over real HTTP through the whole app.""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlmodel import Session, select
 
 from storage.models import OutboxMessage, Participant, utcnow
@@ -15,19 +12,10 @@ from tests.fakes.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_F
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_update, twilio_form, twilio_request
-from tests.pipeline.harness import PUBLIC_URL, Stemme, start_stemme
+from tests.pipeline.harness import PUBLIC_URL, Stemme
 
 PHONE = "+4520304050"
 
-
-@pytest.fixture
-async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
-                 fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio)
-    app.make_case()
-    yield app
-    await app.client.close()
-    app.rt.close()
 
 
 def _start_survey(stemme: Stemme, pid: str) -> None:

@@ -18,7 +18,7 @@ from tests.fakes.server import Fault
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import load_fixture, telegram_update
-from tests.pipeline.harness import PUBLIC_URL, Stemme, start_stemme
+from tests.pipeline.harness import PUBLIC_URL, Stemme, serving
 
 CHAT, OTHER = 5551234, 5559876
 GOODBYE = "Denne chat er ikke længere forbundet til Stemme."
@@ -28,12 +28,9 @@ GOODBYE = "Denne chat er ikke længere forbundet til Stemme."
 async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
                  fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
     # No username setting: invite links name the bot getMe answers with.
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio,
-                             telegram_bot_username=None)
-    app.make_case()
-    yield app
-    await app.client.close()
-    app.rt.close()
+    async with serving(tmp_path, db_url, fake_telegram, fake_twilio,
+                       telegram_bot_username=None) as app:
+        yield app
 
 
 async def api(stemme: Stemme, path: str, body: Any = None) -> tuple[int, Any]:

@@ -18,7 +18,7 @@ from tests.fakes.smtp import SmtpServer, smtp_server
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_update
-from tests.pipeline.harness import Stemme, start_stemme, until
+from tests.pipeline.harness import Stemme, serving, until
 
 __all__ = ["smtp_server"]
 CHAT = 7007
@@ -27,13 +27,10 @@ CHAT = 7007
 @pytest.fixture
 async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
                  fake_twilio: FakeTwilioAPI, smtp_server: SmtpServer) -> AsyncIterator[Stemme]:
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio,
-                             smtp_url=smtp_server.url, digest_from="stemme@kommune.example",
-                             team_email="team@kommune.example")
-    app.make_case()
-    yield app
-    await app.client.close()
-    app.rt.close()
+    async with serving(tmp_path, db_url, fake_telegram, fake_twilio,
+                       smtp_url=smtp_server.url, digest_from="stemme@kommune.example",
+                       team_email="team@kommune.example") as app:
+        yield app
 
 
 def caseworker(stemme: Stemme) -> str:

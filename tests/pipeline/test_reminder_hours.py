@@ -14,7 +14,7 @@ from scheduler.windows import QuietHours
 from storage.models import Conversation, OutboxMessage, Participant
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-from tests.pipeline.harness import Stemme, start_stemme
+from tests.pipeline.harness import Stemme, serving
 
 CPH = SweepConfig().zone
 
@@ -26,13 +26,10 @@ def local(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
 @pytest.fixture
 async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
                  fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio)
-    app.make_case()
-    # The harness turns quiet hours off; these specs are about them: 20:00-08:00 as shipped.
-    app.services.sweep_config = SweepConfig(zone=CPH, quiet=QuietHours(time(20), time(8)))
-    yield app
-    await app.client.close()
-    app.rt.close()
+    async with serving(tmp_path, db_url, fake_telegram, fake_twilio) as app:
+        # The harness turns quiet hours off; these specs are about them: 20:00-08:00 as shipped.
+        app.services.sweep_config = SweepConfig(zone=CPH, quiet=QuietHours(time(20), time(8)))
+        yield app
 
 
 def reminders(stemme: Stemme, pid: str) -> int:

@@ -4,11 +4,8 @@ caseworker. Telegram, web chat and SMS, with fake providers over real HTTP."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import Session, col, select
 
 from dashboard import accounts
@@ -17,20 +14,11 @@ from storage.repo.users import create_user, user_by_email
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_update
-from tests.pipeline.harness import Stemme, start_stemme, until
+from tests.pipeline.harness import Stemme, until
 
 CHAT = 5557001
 PHONE = "+4520304051"
 
-
-@pytest.fixture
-async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
-                 fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio)
-    app.make_case()
-    yield app
-    await app.client.close()
-    app.rt.close()
 
 
 def start_survey(stemme: Stemme, pid: str) -> None:

@@ -15,7 +15,7 @@ from bot.writer import ProcessWriter
 from storage.models import InboxMessage, Participant, utcnow
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-from tests.pipeline.harness import Stemme, start_stemme
+from tests.pipeline.harness import Stemme, serving
 
 PHONE = "+4520304050"
 
@@ -23,11 +23,8 @@ PHONE = "+4520304050"
 @pytest.fixture
 async def stemme(tmp_path: Path, db_url: str, fake_telegram: FakeTelegramAPI,
                  fake_twilio: FakeTwilioAPI) -> AsyncIterator[Stemme]:
-    app = await start_stemme(tmp_path, db_url, fake_telegram, fake_twilio, writer_process=True)
-    app.make_case()
-    yield app
-    await app.client.close()
-    app.rt.close()
+    async with serving(tmp_path, db_url, fake_telegram, fake_twilio, writer_process=True) as app:
+        yield app
 
 
 async def _parent_with_survey(stemme: Stemme) -> str:
