@@ -8,13 +8,11 @@ JSON, 422 for a value that cannot be used (with the field's name).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from consent import audit
 from dashboard import actions
 from dashboard.api_support import (
     URGENCY,
@@ -25,7 +23,7 @@ from dashboard.api_support import (
     out,
     participant_out,
 )
-from dashboard.casedata import case_rows, visible_case, visible_participant
+from dashboard.casedata import case_rows, viewed_case, visible_case, visible_participant
 from dashboard.guard import dash
 from dashboard.schemas import (
     AnswerOut,
@@ -53,11 +51,6 @@ from reports.export import export_document
 from reports.scoring import case_ratings
 from storage.models import Case, Meeting, Participant, User
 from storage.repo.errors import NotFound
-
-
-def _viewed(session: Session, user: User, case: Case, now: datetime, what: str) -> None:
-    audit.append(session, actor=user.email, action="case.view", target=f"case:{case.id}",
-                 detail=f"via=api:{what}", at=now)
 
 
 @endpoint
@@ -104,8 +97,8 @@ async def get_case(request: web.Request, user: User) -> web.StreamResponse:
     now = d.now()
 
     def load(session: Session) -> CaseDetail:
-        case = visible_case(session, user, request.match_info["case_id"])
-        _viewed(session, user, case, now, "case")
+        case = viewed_case(session, user, request.match_info["case_id"], now=now,
+                           via="api:case")
         return case_detail(session, d.vault, case, now, lang, d.rules)
 
     return out(await d.run(load))
@@ -288,8 +281,8 @@ async def ratings(request: web.Request, user: User) -> web.StreamResponse:
     now = d.now()
 
     def load(session: Session) -> RatingsOut:
-        case = visible_case(session, user, request.match_info["case_id"])
-        _viewed(session, user, case, now, "ratings")
+        case = viewed_case(session, user, request.match_info["case_id"], now=now,
+                           via="api:ratings")
         data = load_case_data(session, d.vault, case.id, now=now, comments=False)
         rows = export_document(data, rules=d.rules)["answers"]
         return RatingsOut(case_id=case.id, answers=[AnswerOut(**r) for r in rows], ratings=[

@@ -5,9 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlmodel import Session
 
-from consent import audit
 from dashboard.api_support import ApiError, body, case_alerts, endpoint, lang_of, out
-from dashboard.casedata import visible_case
+from dashboard.casedata import viewed_case, visible_case
 from dashboard.guard import dash
 from dashboard.schemas import AlertAck, AlertsOut, StoredAlertOut
 from storage.models import User
@@ -41,10 +40,9 @@ async def list_alerts(request: web.Request, user: User) -> web.StreamResponse:
     now = d.now()
 
     def load(session: Session) -> AlertsOut:
-        case = visible_case(session, user, request.match_info["case_id"])
         # Reading the words behind the alerts is a view of the case: who and when.
-        audit.append(session, actor=user.email, action="case.view", target=f"case:{case.id}",
-                     detail="via=api:alerts", at=now)
+        case = viewed_case(session, user, request.match_info["case_id"], now=now,
+                           via="api:alerts")
         urgency, why, reasons = case_alerts(session, d.vault, case, now, lang, d.rules)
         stored = repo.case_alerts(session, d.vault, case.id, words=True)
         return AlertsOut(case_id=case.id, urgency=urgency, why=why,

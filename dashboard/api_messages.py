@@ -5,9 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlmodel import Session
 
-from consent import audit
 from dashboard.api_support import endpoint, out
-from dashboard.casedata import visible_case
+from dashboard.casedata import viewed_case
 from dashboard.guard import dash
 from dashboard.schemas import MessageFlag, MessageList, MessageOut
 from reports.casefile import case_messages
@@ -21,9 +20,8 @@ async def messages(request: web.Request, user: User) -> web.StreamResponse:
     now = d.now()
 
     def load(session: Session) -> MessageList:
-        case = visible_case(session, user, request.match_info["case_id"])
-        audit.append(session, actor=user.email, action="case.view", target=f"case:{case.id}",
-                     detail="via=api:messages", at=now)
+        case = viewed_case(session, user, request.match_info["case_id"], now=now,
+                           via="api:messages")
         return MessageList([
             MessageOut(written_at=m.written_at, participant_id=m.participant_id,
                        rater_role=m.rater_role, text=m.text,

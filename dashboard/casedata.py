@@ -8,6 +8,7 @@ from typing import cast
 
 from sqlmodel import Session, col, select
 
+from consent import audit
 from consent.agreements import SELF_CONSENT_AGE, AgreementState, age_on, state
 from dashboard.i18n import t
 from reports.alerts import CaseStatus, Urgency, case_status
@@ -40,6 +41,15 @@ def visible_case(session: Session, user: User, case_id: str) -> Case:
     case = session.get(Case, case_id) if len(case_id) <= 32 else None
     if case is None or not may_see(user, case) or case.status == "erased":
         raise NotFound("case")
+    return case
+
+
+def viewed_case(session: Session, user: User, case_id: str, *, now: datetime, via: str) -> Case:
+    """`visible_case`, with the reading written to the audit log (who, when, through what):
+    every API route that shows a case's people, answers or words goes through here."""
+    case = visible_case(session, user, case_id)
+    audit.append(session, actor=user.email, action="case.view", target=f"case:{case.id}",
+                 detail=f"via={via}", at=now)
     return case
 
 
