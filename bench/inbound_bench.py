@@ -91,10 +91,10 @@ def serve_stemme(port: int) -> None:
     """The real web app and inbound pipeline, configured from STEMME_* like `stemme serve`."""
     from aiohttp import web
 
-    from bot.app import create_app
-    from bot.runtime import Runtime
-    from bot.services import Services
-    from bot.settings import Settings
+    from bot.runtime.app import create_app
+    from bot.runtime.parts import Runtime
+    from bot.runtime.services import Services
+    from bot.runtime.settings import Settings
 
     runtime = Runtime(Settings())
     app = create_app(runtime, Services(runtime), background=False)
@@ -137,7 +137,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def populate(url: str, key_file: Path, parents: int) -> None:
     """`parents` parents on SMS who agreed, two to a case, each in the middle of a survey."""
-    from bot.surveys import Surveys
+    from bot.conversation.host import Surveys
 
     engine = make_engine(url)
     upgrade(engine)

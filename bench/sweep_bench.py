@@ -29,7 +29,7 @@ from pgschema import temporary_schema  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bot.surveys import Surveys  # noqa: E402
+from bot.conversation.host import Surveys  # noqa: E402
 from consent import agreements  # noqa: E402
 from scheduler.sweep import SweepConfig, sweep_due  # noqa: E402
 from storage.db import make_engine  # noqa: E402

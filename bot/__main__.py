@@ -2,7 +2,7 @@
 
 import sys
 
-from bot.cli import main
+from bot.cli.main import main
 
 # Guarded: the writer process (spawned) imports this module again as __mp_main__.
 if __name__ == "__main__":

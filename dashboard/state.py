@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 class SettingsLike(Protocol):
-    """The settings the dashboard reads (bot.settings.Settings has them all)."""
+    """The settings the dashboard reads (bot.runtime.settings.Settings has them all)."""
 
     public_url: str
     telegram_bot_username: str | None
@@ -41,7 +41,7 @@ class SettingsLike(Protocol):
 
 
 class RuntimeLike(Protocol):
-    """The long-lived parts of a process (bot.runtime.Runtime has them all)."""
+    """The long-lived parts of a process (bot.runtime.parts.Runtime has them all)."""
 
     @property
     def engine(self) -> Engine: ...

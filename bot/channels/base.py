@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, Literal, Protocol
 
+from aiohttp import web
+
 from bot.flows.messages import Capabilities, OutgoingMessage
 
 ChannelName = Literal["telegram", "sms", "webchat"]
@@ -116,6 +118,32 @@ class ChannelInfo:
     segments_per_second: float | None = None  # SMS: a long code sends about 1 segment/s
 
 
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """Provider calls that belong to one processed input and are not messages: stop a tapped
+    button's spinner, take an answered question's buttons away."""
+
+    address: str
+    callback_query_id: str | None = None
+    prompt_message_id: str | None = None
+
+
+class Intake(Protocol):
+    """Where a channel's routes hand what they parsed: the inbound stage."""
+
+    async def accept(self, inbounds: list[Inbound]) -> None:
+        """Store durably (return only after the commit), then process in the background."""
+        ...
+
+    async def accept_and_reply(self, inbounds: list[Inbound], channel: ChannelName) -> None:
+        """Store, process and send `channel`'s replies before returning (the web-chat page)."""
+        ...
+
+    async def delivery_status(self, inbound: Inbound) -> None:
+        """Record a provider's delivery report on a message we sent."""
+        ...
+
+
 class Handler(Protocol):
     """A channel adapter: transport only, no storage and no conversation state."""
 
@@ -147,6 +175,18 @@ class Handler(Protocol):
         self, address: str, message: OutgoingMessage, *, idempotency_key: str
     ) -> SendResult:
         """Send one message; never raises for provider trouble."""
+        ...
+
+    def units(self, message: OutgoingMessage) -> int:
+        """How much of the provider's rate one message uses (SMS: its segments)."""
+        ...
+
+    def routes(self, intake: Intake) -> list[web.RouteDef]:
+        """The channel's webhook routes, handing what they parse to `intake`."""
+        ...
+
+    async def follow_up(self, followup: Followup) -> None:
+        """The provider calls one processed input asks for besides messages (may do none)."""
         ...
 
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.twilio_sms import TwilioSmsChannel
+from bot.channels.sms.channel import TwilioSmsChannel
+from bot.channels.telegram.channel import TelegramChannel
 from tests.fakes.fixtures import (
     PUBLIC_URL,
     fake_telegram,

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from bot.channels.base import Retry, Sent
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.channel import TelegramChannel
 from bot.flows.messages import OutgoingMessage
 from tests.channels.conftest import TEST_TIMEOUT
 from tests.fakes.fixtures import TELEGRAM_SECRET, TELEGRAM_TOKEN

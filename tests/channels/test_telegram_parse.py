@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.channels.base import ForgedRequest, Inbound, MalformedRequest
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.channel import TelegramChannel
 from tests.fakes.fixtures import TELEGRAM_SECRET, TELEGRAM_TOKEN
 from tests.fakes.webhooks import telegram_request, telegram_update
 

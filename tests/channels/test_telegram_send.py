@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.base import Failed, Handler, Retry, Sent, Stop
-from bot.channels.telegram import TelegramChannel, keyboard_rows
+from bot.channels.telegram.channel import TelegramChannel, keyboard_rows
 from bot.flows.messages import Choice, OutgoingMessage
 from tests.channels.conftest import TEST_TIMEOUT
 from tests.fakes.fixtures import TELEGRAM_SECRET, TELEGRAM_TOKEN

@@ -19,7 +19,7 @@ from bot.channels.base import (
     Sent,
     Stop,
 )
-from bot.channels.twilio_sms import (
+from bot.channels.sms.channel import (
     RebasedAsyncHttpClient,
     TwilioSmsChannel,
     empty_twiml,

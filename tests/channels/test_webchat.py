@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.channels.base import Failed, ForgedRequest, Handler, MalformedRequest, Sent
-from bot.channels.webchat import WebChatChannel
+from bot.channels.webchat.channel import WebChatChannel
 from bot.flows.messages import OutgoingMessage
 
 NOW = datetime(2026, 11, 20, 15, 10, tzinfo=UTC)

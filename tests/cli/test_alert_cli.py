@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.cli import main
-from bot.settings import load_settings
+from bot.cli.main import main
+from bot.runtime.settings import load_settings
 from storage.db import make_engine
 from storage.keys import load_keyring
 from storage.models import AuditEntry, Notice, utcnow

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.cli import main
+from bot.cli.main import main
 from storage.db import make_engine
 from storage.models import Invite
 from tests.fakes.fixtures import TELEGRAM_SECRET, TELEGRAM_TOKEN, fake_telegram

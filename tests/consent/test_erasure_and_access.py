@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.cli import main
+from bot.cli.main import main
 from consent import agreements
 from consent.gate import ContactGate
 from storage.crypto import DecryptionError

@@ -13,10 +13,10 @@ from aiohttp import ClientResponse, ClientSession, CookieJar, web
 from aiohttp.test_utils import TestServer
 from sqlmodel import Session, col, select
 
-from bot.app import create_app
-from bot.runtime import Runtime
-from bot.services import Services
-from bot.settings import Settings
+from bot.runtime.app import create_app
+from bot.runtime.parts import Runtime
+from bot.runtime.services import Services
+from bot.runtime.settings import Settings
 from dashboard import accounts
 from dashboard.state import DASHBOARD
 from storage.migrate import upgrade

@@ -27,10 +27,10 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session, select
 
-from bot.app import create_app
-from bot.commands import demo
-from bot.runtime import Runtime
-from bot.services import Services
+from bot.cli import demo
+from bot.runtime.app import create_app
+from bot.runtime.parts import Runtime
+from bot.runtime.services import Services
 from dashboard import accounts
 from dashboard.openapi import document
 from storage.migrate import upgrade

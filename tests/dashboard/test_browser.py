@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from bot.commands import demo
+from bot.cli import demo
 from storage.models import Case, Participant
 from tests.dashboard.harness import Site, start_site, stop_site
 

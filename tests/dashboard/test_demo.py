@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.cli import main
-from bot.runtime import Runtime
-from bot.settings import load_settings
+from bot.cli.main import main
+from bot.runtime.parts import Runtime
+from bot.runtime.settings import load_settings
 from reports.alerts import Urgency, case_status
 from reports.casefile import load_case_data
 from storage.models import Case, Conversation, utcnow

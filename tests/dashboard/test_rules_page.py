@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from bot.cli import main
+from bot.cli.main import main
 from storage.repo import cases
 from storage.repo.answers import ItemScore, record_answer
 from tests.dashboard.harness import Site, start_site, stop_site

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.twilio_sms import TwilioSmsChannel
+from bot.channels.sms.channel import TwilioSmsChannel
+from bot.channels.telegram.channel import TelegramChannel
 from consent import agreements
 from storage.blind_index import BlindIndex
 from storage.models import Participant, utcnow

@@ -13,11 +13,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session, col, func, select
 
-from bot.app import create_app
-from bot.runtime import Runtime
-from bot.services import Services
-from bot.settings import Settings
-from bot.webhooks import TASKS
+from bot.runtime.app import create_app
+from bot.runtime.parts import Runtime
+from bot.runtime.services import Services
+from bot.runtime.settings import Settings
 from consent import agreements
 from storage.migrate import upgrade
 from storage.models import Answer, InboxMessage, OutboxMessage, Participant, utcnow
@@ -116,7 +115,7 @@ class Stemme:
         """Wait for background processing, then send everything queued."""
         for _ in range(100):
             await asyncio.sleep(0.02)
-            tasks = self.client.app[TASKS]
+            tasks = self.services.intake.tasks
             if tasks:
                 await asyncio.wait(tasks)
             if not await self.services.dispatcher.run_once() and not self.queued():

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot.coalesce import Coalescer
+from bot.inbound.coalesce import Coalescer
 
 
 class Recorder:

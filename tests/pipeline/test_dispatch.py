@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.twilio_sms import TwilioSmsChannel
-from bot.dispatch import DispatchConfig, Dispatcher
+from bot.channels.sms.channel import TwilioSmsChannel
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.wire import message_to_dict
 from bot.flows.messages import Choice, OutgoingMessage
-from bot.wire import message_to_dict
+from bot.outbound.dispatcher import DispatchConfig, Dispatcher
 from consent.withdrawal import withdraw
 from storage.models import Case, OutboxMessage, utcnow
 from storage.repo import outbox

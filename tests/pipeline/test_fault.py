@@ -23,11 +23,11 @@ import aiohttp
 import pytest
 from sqlmodel import Session, col, func, select
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.twilio_sms import TwilioSmsChannel
-from bot.dispatch import DispatchConfig, Dispatcher, owner_token
+from bot.channels.sms.channel import TwilioSmsChannel
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.wire import message_from_dict, message_to_dict
 from bot.flows.messages import OutgoingMessage
-from bot.wire import message_from_dict, message_to_dict
+from bot.outbound.dispatcher import DispatchConfig, Dispatcher, owner_token
 from consent import agreements
 from storage.blind_index import BlindIndex
 from storage.db import make_engine

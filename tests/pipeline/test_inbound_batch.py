@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 from structlog.testing import capture_logs
 
 from bot.channels.base import Inbound
-from bot.inbound import InboundRouter
-from bot.surveys import Surveys
-from bot.writer import store_each
+from bot.conversation.host import Surveys
+from bot.inbound.router import InboundRouter
+from bot.runtime.writer import store_each
 from consent import agreements
 from storage.blind_index import BlindIndex
 from storage.models import (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.polling import poll
+from bot.channels.telegram.polling import poll
 from storage.models import InboxMessage
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -26,7 +26,8 @@ async def test_a_child_links_by_deep_link_over_long_polling(
         fake_telegram.queue_update(telegram_update("update_start", update_id=31,
                                                    text=f"/start {token}", chat_id=606))
         stop = asyncio.Event()
-        task = asyncio.create_task(poll(stemme.services, stop, timeout=1))
+        task = asyncio.create_task(poll(stemme.services.channels.get("telegram"),
+                                        stemme.services.intake, stop, timeout=1))
         await until(lambda: stemme.count(InboxMessage) == 1)
         await stemme.settle()
         stop.set()

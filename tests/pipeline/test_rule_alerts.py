@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.alert_spells import record_missed
+from bot.conversation.alert_spells import record_missed
+from bot.conversation.host import Surveys, Writes
 from bot.flows import Text
-from bot.surveys import Surveys, Writes
 from reports.casefile import load_case_data
 from reports.export import export_document
 from reports.rules import DEFAULT_RULES

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from bot.channels.wire import message_to_dict
 from bot.flows.messages import OutgoingMessage
-from bot.wire import message_to_dict
 from storage.models import OutboxMessage
 from storage.repo import outbox
 from tests.fakes.server import Fault

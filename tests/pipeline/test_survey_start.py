@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.surveys import Surveys
+from bot.conversation.host import Surveys
 from consent import agreements
 from scheduler.sweep import Due
 from storage.blind_index import BlindIndex

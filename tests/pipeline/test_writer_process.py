@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from bot.writer import ProcessWriter
+from bot.runtime.writer import ProcessWriter
 from storage.models import InboxMessage, Participant, utcnow
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI

@@ -1,0 +1,1 @@
+"""SMS through Twilio: the adapter, its webhook routes and delivery status."""

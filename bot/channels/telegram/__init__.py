@@ -1,0 +1,1 @@
+"""Telegram: the Bot API adapter, its webhook route, update parsing and polling."""

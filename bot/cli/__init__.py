@@ -1,0 +1,1 @@
+"""The `stemme` command line: argparse and output; the actions live elsewhere."""

@@ -1,0 +1,73 @@
+"""Operator commands: migrate, users, key rotation, audit verification."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlmodel import Session, func, select
+
+from bot.cli.output import CommandError, Output
+from bot.runtime.parts import Runtime
+from consent import audit
+from storage import migrate
+from storage.db import session_scope
+from storage.models import DataKey
+from storage.repo.users import create_user
+
+
+def cmd_migrate(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Bring the schema to the newest revision; creates the key file on first run."""
+    before, after = migrate.upgrade(rt.engine)
+    rt.keys  # noqa: B018  (creating the key file here keeps `serve` from racing to create it)
+    out.result({"ok": True, "from_revision": before, "to_revision": after,
+                "key_file": None if rt.settings.keys else str(rt.settings.resolved_key_file)},
+               f"database at revision {after} (was {before or 'empty'})")
+
+
+def cmd_user_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Create a dashboard user; the password is read from stdin with --password-stdin."""
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise CommandError("--password-stdin was given but standard input was empty")
+    with session_scope(rt.engine) as session:
+        user = create_user(session, email=args.email, role=args.role, password=password)
+        audit.append(session, actor="cli", action="user.add", target=f"user:{user.id}",
+                     detail=f"role={user.role}")
+    out.result({"ok": True, "user_id": user.id, "email": user.email, "role": user.role},
+               f"user {user.email} ({user.role}) created: {user.id}")
+
+
+def cmd_keys_rotate(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """New master key and new data-key versions; every data key re-wrapped under the new one."""
+    if rt.settings.keys:
+        raise CommandError("keys come from STEMME_KEYS; rotate by setting STEMME_KEY_FILE to a "
+                           "file you control")
+    old = rt.keys.active
+    new = rt.keys.rotate()
+    with session_scope(rt.engine) as session:
+        total = session.exec(select(func.count()).select_from(DataKey)).one()
+        with out.progress("re-wrapping data keys", int(total) * 2) as step:
+            versions = rt.vault.new_versions(session, step)
+            rewrapped = rt.vault.rewrap_all(session, step)
+        audit.append(session, actor="cli", action="keys.rotate", target=f"master:{new}",
+                     detail=f"from={old} data_key_versions={versions}")
+    out.result({"ok": True, "master_key_id": new, "previous_master_key_id": old,
+                "data_keys_rewrapped": rewrapped, "new_data_key_versions": versions},
+               f"master key {new} active; {rewrapped} data keys re-wrapped, "
+               f"{versions} new data-key versions. Back up {rt.settings.resolved_key_file} now.")
+
+
+def cmd_audit_verify(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Check the audit log's hash chain; fails naming the first broken entry."""
+    with Session(rt.engine) as session:
+        report = audit.verify(session)
+    if not report.ok:
+        out.result({"ok": False, "entries_checked": report.entries,
+                    "first_broken_id": report.first_broken_id, "reason": report.reason},
+                   f"audit log BROKEN at entry {report.first_broken_id}: {report.reason}")
+        raise SystemExit(1)
+    out.result({"ok": True, "entries_checked": report.entries},
+               f"audit log intact: {report.entries} entries")

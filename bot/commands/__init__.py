@@ -1,1 +1,0 @@
-"""CLI subcommands, grouped by what they act on."""

@@ -1,0 +1,1 @@
+"""The engine host: context, one interpreter of engine events, start, remind, expire."""

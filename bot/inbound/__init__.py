@@ -1,0 +1,1 @@
+"""Inbound stage: webhook bodies stored durably (group commit), then routed to a person."""

@@ -1,0 +1,1 @@
+"""Outbound stage: the dispatcher (claim, gate, send, record) and its pacing."""

@@ -1,0 +1,407 @@
+"""The dispatcher: sends claimed outbox rows through the channels, paced, gated, retried.
+
+Crash safety (see storage/repo/outbox.py for the row states): a batch is claimed in one
+statement, but each row is marked "sending" in its own commit right before its provider call,
+so after a crash only the rows whose call was under way are in doubt, at most one per address.
+Those come back "unsure" and are resolved per channel before anything is sent again:
+
+- SMS: Twilio is asked which messages it holds to that number with that body since the row
+  was created (`sent_matching`); one no other row owns means it went out, and it is recorded
+  with that sid instead of being sent twice. Exactly once, as far as Twilio's list is exact.
+- Telegram: the Bot API cannot say what a bot sent, so an unsure row is sent again: at least
+  once. The window is one HTTP round trip per message (typically well under a second; bounded
+  by `attempt_timeout`), and one row per chat at a time.
+- Web chat: "sending" stores nothing outside the database; repeating it is harmless.
+
+Rows a dead process had claimed but not attempted are safe to hand on. A dispatcher takes
+them over at once when it can tell their holder is gone (same host, boot and pid namespace,
+and that pid no longer running), otherwise after the claim lease (30 s), which live holders
+renew while they work through a batch; rows in "sending" wait for the send lease (2 min).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import random
+import secrets
+import socket
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.channels.base import Failed, Handler, Retry, SendResult, Sent, Stop
+from bot.channels.errors import NETWORK_BACKOFF, TIMEOUT_BACKOFF
+from bot.channels.wire import address_of, message_from_dict
+from bot.flows.messages import OutgoingMessage
+from bot.outbound.pacing import Pacer
+from consent.gate import ContactGate
+from consent.withdrawal import mark_unreachable, withdraw
+from storage.models import Participant, utcnow
+from storage.repo import outbox
+from storage.repo.cases import view_participant
+from storage.vault import Vault
+
+log = structlog.get_logger("stemme.dispatch")
+_T = TypeVar("_T")
+
+# Retry reasons that prove the provider did not take the message; any other failed attempt
+# (timeout, dropped connection, 5xx, an adapter bug) may have reached it.
+_NOT_SENT = frozenset({"rate_limited"})
+# Claim owners ("place:pid/nonce") of the dispatchers alive in this process.
+_LIVE_OWNERS: set[str] = set()
+
+
+def _place() -> str:
+    """Where a pid means one process: host name, kernel boot and pid namespace.
+
+    The host name alone is not enough: containers may share one, each with its own pids.
+    """
+    parts = [socket.gethostname()[:20]]
+    for source in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            text = os.readlink(source) if source.endswith("/pid") else Path(source).read_text()
+        except OSError:
+            continue
+        parts.append("".join(ch for ch in text if ch.isalnum())[-10:])
+    return ".".join(parts)
+
+
+_PLACE = _place()
+
+
+@runtime_checkable
+class LooksUpSent(Protocol):
+    """A channel whose provider can say whether a message went out (Twilio can)."""
+
+    async def sent_matching(
+        self, address: str, message: OutgoingMessage, *, since: datetime
+    ) -> list[str] | None:
+        """Provider ids of matching messages sent since `since`; None if it cannot be asked."""
+        ...
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """Retry policy, batch size and the bounds that make crash recovery safe."""
+
+    max_attempts: int = 8
+    base_backoff: float = 2.0  # seconds; doubled per attempt
+    max_backoff: float = 600.0
+    batch_seconds: float = 10.0  # claim about this many seconds of sending at a time
+    # The most one attempt (look-up plus send) may take; kept well under outbox.SEND_LEASE so a
+    # lapsed "sending" lease means the request is over, not still in flight.
+    attempt_timeout: float = 60.0
+    recover_every: float = 15.0  # seconds between looks for dead holders' rows
+
+    def __post_init__(self) -> None:
+        if self.attempt_timeout * 1.5 > outbox.SEND_LEASE.total_seconds():
+            raise ValueError("attempt_timeout must stay well under the outbox send lease")
+
+
+def owner_token() -> str:
+    """A claim owner unique to one dispatcher: this process's place and pid, and a nonce.
+
+    The nonce tells this dispatcher's claims from those of an earlier process that had the
+    same pid in the same place, which are certainly dead. (A restarted container has a new
+    pid namespace, so its predecessor's rows wait for their leases instead.)
+    """
+    return f"{_PLACE}:{os.getpid()}/{secrets.token_hex(4)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would terminate it on Windows: assume alive, use the lease
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    try:  # a killed process its parent has not reaped yet is a zombie: dead for our purposes
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True only when `owner` certainly is not running: a process of this place (host, boot,
+    pid namespace) that is gone, or an earlier process with this very pid. False means "maybe
+    alive": its rows wait for their lease.
+
+    A pid reused by an unrelated process reads as alive, which only costs waiting the lease.
+    """
+    base, sep, _nonce = owner.rpartition("/")
+    place, colon, pid_text = base.rpartition(":")
+    if not sep or not colon or not pid_text.isdigit() or place != _PLACE:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return owner not in _LIVE_OWNERS
+    return not _pid_alive(pid)
+
+
+class Dispatcher:
+    """Claims outbox rows per channel and sends them, one task per address, in order."""
+
+    def __init__(self, *, engine: Engine, vault: Vault, channels: Mapping[str, Handler],
+                 worker: str, config: DispatchConfig | None = None,
+                 clock: Callable[[], datetime] = utcnow,
+                 rates: Mapping[str, float] | None = None) -> None:
+        self.engine, self.vault, self.channels, self.worker = engine, vault, channels, worker
+        self.owner = owner_token()  # `worker` names the process in logs; claims need more
+        _LIVE_OWNERS.add(self.owner)
+        self.gate = ContactGate(vault)
+        self.config = config or DispatchConfig()
+        self.clock = clock
+        self.wake = asyncio.Event()
+        # `rates` overrides a channel's overall units/s (SMS segments, Telegram messages).
+        self.rates = {name: (rates or {}).get(name) or ch.info.segments_per_second
+                      or ch.info.messages_per_second for name, ch in channels.items()}
+        self.pacers = {name: Pacer(self.rates[name], ch.info.per_address_per_second)
+                       for name, ch in channels.items()}
+        self.send_pacers = {name: Pacer(self.rates[name], ch.info.per_address_per_second)
+                            for name, ch in channels.items()}
+        # Its own two threads for database work: hundreds of sends in flight would otherwise
+        # crowd the shared pool, and more threads only fight over the GIL (measured: fewer
+        # threads sent more messages per second on SQLite and PostgreSQL alike).
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch-db")
+
+    async def _db(self, func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(func, *args, **kwargs))
+
+    # -- the loop --------------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Claim and send one batch on every channel; returns how many rows were handled."""
+        handled = await asyncio.gather(*(self._channel_batch(n) for n in self.channels))
+        return sum(handled)
+
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Dispatch until `stop` is set; sleeps when idle unless woken by new outbox rows."""
+        next_recovery = 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_recovery:  # at start-up, then now and then
+                    await self.recover()
+                    next_recovery = time.monotonic() + self.config.recover_every
+                handled = await self.run_once()
+            except Exception:  # the loop must outlive a database hiccup; logged, retried
+                log.exception("dispatch batch failed")
+                handled = 0
+            if not handled:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), idle_seconds)
+
+    async def run_channel(self, name: str) -> int:
+        """Claim and send one batch on one channel (the web chat runs this per request)."""
+        return await self._channel_batch(name)
+
+    async def recover(self) -> tuple[int, int]:
+        """Take back rows whose holder is certainly dead; returns (released, interrupted).
+
+        Their "claimed" rows are sent as if never claimed; their "sending" rows come back
+        unsure and are resolved with the provider before anything is sent again.
+        """
+        def run() -> tuple[int, int]:
+            released = interrupted = 0
+            for holder in outbox.holders(self.engine):
+                if holder != self.owner and holder_is_dead(holder):
+                    counts = outbox.recover(self.engine, holder)
+                    released, interrupted = released + counts[0], interrupted + counts[1]
+                    log.info("took over a dead dispatcher's messages", holder=holder,
+                             released=counts[0], interrupted=counts[1])
+            return released, interrupted
+
+        return await self._db(run)
+
+    async def _channel_batch(self, name: str) -> int:
+        rate = self.rates[name] or 50.0
+        limit = max(1, min(200, int(rate * self.config.batch_seconds)))
+        rows = await self._db(outbox.claim, self.engine, self.vault, worker=self.owner,
+                                       now=self.clock(), limit=limit, channel=name)
+        if not rows:
+            return 0
+        by_address: dict[str, list[outbox.Claimed]] = {}
+        for row in rows:
+            by_address.setdefault(self._address_key(row), []).append(row)
+        renewing = asyncio.create_task(self._keep_claims(name))
+        try:
+            await asyncio.gather(*(self._send_in_order(name, rs) for rs in by_address.values()))
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        return len(rows)
+
+    async def _keep_claims(self, name: str) -> None:
+        """While a batch is worked through, keep its claims from lapsing (we are alive)."""
+        every = outbox.CLAIM_LEASE.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._db(outbox.renew, self.engine, worker=self.owner,
+                                        now=self.clock(), channel=name)
+            except Exception:  # a missed renewal only risks a hand-over, which is safe
+                log.exception("renewing claims failed", channel=name)
+
+    @staticmethod
+    def _address_key(row: outbox.Claimed) -> str:
+        return str(row.payload.get("address") or row.participant_id or row.id)
+
+    async def _send_in_order(self, name: str, rows: list[outbox.Claimed]) -> None:
+        for index, row in enumerate(rows):
+            hold_until = await self._send_one(name, row)
+            if hold_until is not None:
+                # Keep the order of one person's messages: the rest were never attempted, so
+                # they go back, due no earlier than the one that has to wait.
+                await self._db(outbox.release, self.engine,
+                                        [later.id for later in rows[index + 1 :]],
+                                        worker=self.owner, not_before=hold_until)
+                return
+
+    # -- one message -----------------------------------------------------------------------
+    def _check(self, session: Session, row: outbox.Claimed) -> tuple[str | None, str]:
+        """Right before sending: ask the gate and resolve the address (sync, in a thread)."""
+        address = row.payload.get("address")
+        if row.participant_id is None:
+            return (str(address), "ok") if address else (None, "no_address")
+        person = session.get(Participant, row.participant_id)
+        if person is None:
+            return None, "participant:gone"
+        decision = self.gate.may_contact(session, person, row.purpose, row.channel,
+                                         self.clock())
+        if not decision:
+            return None, decision.reason
+        resolved = address or address_of(view_participant(session, self.vault, person))
+        return (str(resolved), "ok") if resolved else (None, "no_address")
+
+    def _prepare(self, row: outbox.Claimed) -> tuple[str | None, int | None]:
+        """Gate, address, then "sending" in its own commit: (address, attempt number).
+
+        One trip to a thread for all three keeps the time between the paced slot and the
+        request short. From the commit on, a crash leaves only this row in doubt.
+        """
+        with Session(self.engine) as session:
+            address, reason = self._check(session, row)
+            if address is None:
+                session.rollback()
+                outbox.mark_failed(self.engine, row.id, error=reason, status="cancelled",
+                                   worker=self.owner)
+                return None, None
+            attempt = outbox.begin_attempt_in(session, row.id, worker=self.owner,
+                                              now=self.clock())
+            session.commit()
+            return address, attempt
+
+    async def _send_one(self, name: str, row: outbox.Claimed) -> datetime | None:
+        """Send one row; a time when it must be retried later (and later rows held till then)."""
+        message = message_from_dict(row.payload.get("message", {}))
+        units = self.channels[name].units(message)
+        first_address = str(row.payload.get("address") or row.participant_id or row.id)
+        await self.pacers[name].wait(first_address, units)
+        address, attempts = await self._db(self._prepare, row)
+        if address is None:
+            return None  # cancelled: the gate said no
+        if attempts is None:
+            log.warning("claim lapsed; another dispatcher has the message", id=row.id)
+            return self.clock()
+        row = replace(row, attempts=attempts)
+        try:
+            # One bound for the whole attempt, so a "sending" row outlives it by far.
+            async with asyncio.timeout(self.config.attempt_timeout):
+                result = await self._attempt(name, address, message, row, first_address, units)
+        except TimeoutError:
+            result = Retry(TIMEOUT_BACKOFF, "timeout")
+        except Exception as exc:  # an adapter bug must not lose the message: retry it
+            log.exception("channel send raised", channel=name)
+            result = Retry(0.0, f"adapter error: {exc.__class__.__name__}")
+        return await self._db(self._record, row, first_address, result)
+
+    async def _attempt(self, name: str, address: str, message: OutgoingMessage,
+                       row: outbox.Claimed, pace_key: str, units: int) -> SendResult:
+        channel = self.channels[name]
+        if row.unsure:
+            if isinstance(channel, LooksUpSent):
+                found = await self._look_up(channel, address, message, row)
+                if found is not None:
+                    return found
+            elif name != "webchat":
+                # Telegram cannot tell us what a bot sent: at least once, never dropped.
+                log.warning("sending again a message that may have arrived", channel=name,
+                            id=row.id)
+        # The slot was booked before the database work; a stalled thread pool can release
+        # several sends at once, so the limits are enforced again where the request leaves.
+        await self.send_pacers[name].wait(pace_key, units)
+        return await channel.send(address, message, idempotency_key=row.idempotency_key)
+
+    async def _look_up(self, channel: LooksUpSent, address: str, message: OutgoingMessage,
+                       row: outbox.Claimed) -> SendResult | None:
+        """Sent(sid) when the provider has this message already; None when it must be sent."""
+        sids = await channel.sent_matching(address, message, since=row.created_at)
+        if sids is None:
+            return Retry(NETWORK_BACKOFF, "look-up failed")  # never send blind
+        # A message with the same text to the same number that another row owns is not ours.
+        owned = await self._db(outbox.known_provider_ids, self.engine, sids)
+        mine = [sid for sid in sids if sid not in owned]
+        if mine:
+            log.info("message had gone out before the interruption", id=row.id)
+            return Sent(provider_message_id=mine[0])
+        return None
+
+    def _backoff(self, attempts: int) -> float:
+        cfg = self.config
+        delay = min(cfg.max_backoff, cfg.base_backoff * 2.0 ** (attempts - 1))
+        return float(delay * random.uniform(0.8, 1.2))  # jitter spreads retries apart
+
+    def _record(self, row: outbox.Claimed, address: str,
+                result: SendResult) -> datetime | None:
+        now, owner = self.clock(), self.owner
+        if isinstance(result, Sent):
+            outbox.mark_sent(self.engine, row.id, result.provider_message_id, worker=owner)
+            return None
+        if isinstance(result, Retry):
+            unsure = result.reason not in _NOT_SENT
+            if row.attempts >= self.config.max_attempts:
+                outbox.mark_failed(self.engine, row.id, error=f"gave up: {result.reason}",
+                                   worker=owner)
+                log.warning("message failed for good", channel=row.channel, id=row.id)
+                return None
+            # A provider's retry_after is binding; other hints yield to our own backoff.
+            if result.reason == "rate_limited":
+                wait = result.after_seconds
+                self.pacers[row.channel].push_back(address, wait)
+            else:
+                wait = self._backoff(row.attempts)
+            retry_at = now + timedelta(seconds=wait)
+            outbox.mark_retry(self.engine, row.id, not_before=retry_at, error=result.reason,
+                              unsure=unsure, worker=owner)
+            return retry_at
+        if isinstance(result, Stop):
+            with Session(self.engine) as session:
+                person = session.get(Participant, row.participant_id) if row.participant_id \
+                    else None
+                if person is not None and result.reason == "opted_out":
+                    withdraw(session, person, at=now, via=f"{row.channel}:opted_out",
+                             recorded_by=f"provider:{row.channel}")
+                elif person is not None:
+                    mark_unreachable(session, person, at=now, reason=result.reason)
+                session.commit()
+            outbox.mark_failed(self.engine, row.id, error=f"stopped: {result.reason}",
+                               worker=owner)
+            return None
+        assert isinstance(result, Failed)
+        outbox.mark_failed(self.engine, row.id, error=result.reason, worker=owner)
+        return None

@@ -1,0 +1,87 @@
+"""The aiohttp application: wires storage, channels and the dashboard into one web app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Info, generate_latest
+
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.username import BotUsername
+from bot.channels.webchat import page as webchat_page
+from bot.runtime.parts import Runtime
+from bot.runtime.services import Services
+from dashboard import routes as dashboard_routes
+from storage.db import DatabaseUnavailable, ping
+
+RUNTIME = web.AppKey("runtime", Runtime)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+STARTED = web.AppKey("started", float)
+VERSION = "0.1.0"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 with {"status": "ok"} when the database answers, else 503."""
+    runtime = request.app[RUNTIME]
+    try:
+        await asyncio.to_thread(ping, runtime.engine)
+    except DatabaseUnavailable:
+        return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+    return web.json_response({
+        "status": "ok",
+        "database": runtime.engine.dialect.name,
+        "version": VERSION,
+        "uptime_seconds": round(time.monotonic() - request.app[STARTED], 1),
+        "channels": {
+            "telegram": runtime.settings.telegram_enabled,
+            "sms": runtime.settings.twilio_enabled,
+            "webchat": True,
+        },
+    })
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition of this process's metrics."""
+    body = generate_latest(request.app[REGISTRY])
+    resp = web.Response(body=body)
+    resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return resp
+
+
+def build_registry() -> CollectorRegistry:
+    """A registry per app, so tests can build several apps in one process."""
+    registry = CollectorRegistry()
+    Info("stemme", "Stemme build information", registry=registry).info({"version": VERSION})
+    Gauge("stemme_up", "1 while the process serves", registry=registry).set(1)
+    return registry
+
+
+def create_app(runtime: Runtime, services: Services | None = None,
+               *, background: bool = True) -> web.Application:
+    """The web application for one process; `background` runs the sweep and dispatcher."""
+    app = web.Application(client_max_size=1024 * 1024)
+    services = services or Services(runtime)
+    app[RUNTIME] = runtime
+    app[REGISTRY] = build_registry()
+    app[STARTED] = time.monotonic()
+    app[webchat_page.ENGINE] = runtime.engine
+    app[webchat_page.VAULT] = runtime.vault
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    for channel in services.channels.values():  # each channel brings its own routes
+        app.add_routes(channel.routes(services.intake))
+    telegram = services.channels.get("telegram")
+    dashboard_routes.add_routes(app, runtime, bot_username=BotUsername(
+        runtime.settings, telegram if isinstance(telegram, TelegramChannel) else None))
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await (services.start() if background else services.open())
+        yield
+        await services.intake.drain()  # acknowledged messages finish processing first
+        await (services.stop() if background else services.close())
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
