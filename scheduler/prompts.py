@@ -23,3 +23,11 @@ def add_prompt(
     result = session.execute(insert(DuePrompt).values(**values).on_conflict_do_nothing(
         index_elements=["participant_id", "dedupe_key"]).returning(col(DuePrompt.id)))
     return result.first() is not None
+
+
+def close_prompt(session: Session, prompt_id: str, *, expired: bool) -> None:
+    """The survey a prompt started has ended: answered (also when stopped), or expired."""
+    prompt = session.get(DuePrompt, prompt_id)
+    if prompt is not None:
+        prompt.status = "expired" if expired else "answered"
+        session.add(prompt)

@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Inbound
-from bot.conversation.host import Known, Writes
+from bot.conversation.host import Known
+from bot.conversation.interpreter import Writes
 from consent import agreements
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Conversation, Participant

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Engine, bindparam, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from bot.channels.base import Followup, Inbound, telegram_address
 from bot.channels.wire import inbound_from_dict, message_to_dict
-from bot.conversation.host import Outcome, Surveys
+from bot.conversation.host import Surveys
+from bot.conversation.interpreter import Outcome
 from bot.flows import ButtonPress, Input, Text
 from bot.flows.messages import OutgoingMessage
 from bot.i18n import t
@@ -29,27 +30,15 @@ from consent.withdrawal import mark_reachable, mark_unreachable
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import (
     Conversation,
-    InboxMessage,
     OutboxMessage,
     Participant,
-    table_of,
     utcnow,
 )
-from storage.repo import cases, invites, outbox
-from storage.repo.inbox import open_payload
+from storage.repo import cases, inbox, invites, outbox, outbox_queue
 from storage.repo.throttle import hit
 from storage.vault import Vault
 
 log = structlog.get_logger("stemme.inbound")
-_INBOX = table_of(InboxMessage)
-# A batch's rows: read, then claimed. Only one processor flips a row from "new", and in the
-# same statement its payload goes (the answers are sealed elsewhere; keep no second copy).
-_READ_MANY = select(_INBOX.c.id, _INBOX.c.payload).where(
-    _INBOX.c.id.in_(bindparam("ids", expanding=True)), _INBOX.c.status == "new")
-_TAKE_MANY = (update(_INBOX).where(_INBOX.c.id.in_(bindparam("ids", expanding=True)),
-                                   _INBOX.c.status == "new")
-              .values(status="done", processed_at=bindparam("at"), payload=None)
-              .returning(_INBOX.c.id))
 MAX_ATTEMPTS = 5
 WRONG_TOKENS_PER_DAY = 5
 
@@ -112,41 +101,25 @@ class InboundRouter:
 
     def _route_batch(self, session: Session, inbox_ids: list[str],
                      now: datetime) -> list[Effects | None]:
-        conn = session.connection()
-        payloads: dict[str, bytes | None] = {
-            row.id: row.payload for row in conn.execute(_READ_MANY, {"ids": inbox_ids})}
-        # The claim: rows another processor took are left out.
-        readable = [row_id for row_id, blob in payloads.items() if blob]
-        taken = set(conn.execute(_TAKE_MANY, {"ids": readable, "at": now}).scalars())
-        inbounds = {row_id: inbound_from_dict(open_payload(session, self.vault, row_id, blob))
-                    for row_id, blob in payloads.items() if row_id in taken and blob}
+        inbounds = {row_id: inbound_from_dict(payload) for row_id, payload in
+                    inbox.take(session, self.vault, inbox_ids, now=now).items()}
         facts = Prefetched(session, self.vault, self.index, list(inbounds.values()))
         results = [self.route(session, inbounds[row_id], key=f"in:{row_id}", now=now,
                               facts=facts) if row_id in inbounds else None
                    for row_id in inbox_ids]
-        facts.writes.write(conn)
+        facts.writes.write(session.connection())
         return results
 
     def _count_failure(self, inbox_id: str, exc: Exception) -> None:
         with Session(self.engine) as session:
-            row = session.get(InboxMessage, inbox_id)
-            if row is None:
-                return
-            row.attempts += 1
-            row.error = f"{exc.__class__.__name__}"[:200]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"  # kept for an operator; never silently dropped
-            session.add(row)
+            inbox.count_failure(session, inbox_id, exc.__class__.__name__,
+                                max_attempts=MAX_ATTEMPTS)
             session.commit()
 
     def pending_ids(self, limit: int = 500, received_before: datetime | None = None) -> list[str]:
         """Stored rows still to process (start-up recovery, and the periodic sweep)."""
-        query = select(InboxMessage.id).where(InboxMessage.status == "new")
-        if received_before is not None:
-            query = query.where(col(InboxMessage.received_at) <= received_before)
         with Session(self.engine) as session:
-            return list(session.exec(query.order_by(col(InboxMessage.received_at))
-                                     .limit(limit)).all())
+            return inbox.pending_ids(session, limit=limit, received_before=received_before)
 
     # -- routing ---------------------------------------------------------------------------
     def route(self, session: Session, inbound: Inbound, *, key: str, now: datetime,
@@ -255,7 +228,7 @@ class InboundRouter:
     def _goodbye(self, session: Session, person: Participant, chat_id: str, key: str) -> None:
         """Tell the chat a person moved away from that it is no longer linked; nothing more."""
         message = OutgoingMessage(t("chat.unlinked", person.language), purpose="reply")
-        outbox.enqueue(session, self.vault, participant=None, channel="telegram",
+        outbox_queue.enqueue(session, self.vault, participant=None, channel="telegram",
                        message=message_to_dict(message), purpose="reply",
                        key=f"unlinked:{key}", address=telegram_address(chat_id))
 
@@ -291,7 +264,7 @@ class InboundRouter:
             return
         blind = self._blind(inbound.address)
         language = "en" if (inbound.language or "").startswith("en") else "da"
-        outbox.enqueue(session, self.vault, participant=None, channel=inbound.provider,
+        outbox_queue.enqueue(session, self.vault, participant=None, channel=inbound.provider,
                        # Short, generic, the same for everyone: it reveals nothing.
                        message=message_to_dict(OutgoingMessage(t("unknown_sender", language),
                                                                purpose="reply")),

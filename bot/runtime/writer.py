@@ -32,7 +32,8 @@ from typing import Any, ParamSpec, TypeVar
 import structlog
 
 from bot.channels.base import Inbound
-from bot.conversation.host import SurveyConfig, Surveys
+from bot.conversation.host import Surveys
+from bot.conversation.interpreter import SurveyConfig
 from bot.inbound.router import Effects, InboundRouter
 from bot.inbound.store import store_each
 from bot.runtime.parts import Runtime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage import bulk
@@ -117,6 +118,13 @@ def record_answers(
                      flag(item.skipped), flag(item.partial), at))
     _INSERT.execute(connection, rows)
     return ids
+
+
+def mark_partial(session: Session, conversation_id: str) -> None:
+    """The survey ended unfinished: its answers, this step's too, are marked partial."""
+    session.flush()  # this step's answers too, even where autoflush is off
+    session.execute(update(Answer).where(col(Answer.conversation_id) == conversation_id)
+                    .values(partial=True))
 
 
 def record_free_text(

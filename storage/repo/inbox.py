@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -82,19 +83,48 @@ def open_payload(session: Session, vault: Vault, row_id: str, blob: bytes) -> di
     return json.loads(text) if text else {}
 
 
-def pending(session: Session, *, limit: int = 100,
-            older_than: datetime | None = None) -> list[InboxMessage]:
+def pending_ids(session: Session, *, limit: int = 500,
+                received_before: datetime | None = None) -> list[str]:
     """Stored but unprocessed messages, oldest first (start-up recovery and the sweep)."""
-    query = select(InboxMessage).where(InboxMessage.status == "new")
-    if older_than is not None:
-        query = query.where(col(InboxMessage.received_at) <= older_than)
+    query = select(InboxMessage.id).where(InboxMessage.status == "new")
+    if received_before is not None:
+        query = query.where(col(InboxMessage.received_at) <= received_before)
     return list(session.exec(query.order_by(col(InboxMessage.received_at)).limit(limit)).all())
 
 
-def mark_done(session: Session, row: InboxMessage, *, error: str | None = None) -> None:
-    """Processing finished (or failed for good); the payload is dropped, it is not needed."""
-    row.status = "failed" if error else "done"
-    row.error = error[:200] if error else None
-    row.processed_at = utcnow()
-    row.payload = None  # the answers are stored sealed elsewhere; keep no second copy
+# Read, then claimed: only one processor flips a row from "new", and in the same statement
+# its payload goes (the answers are sealed elsewhere; keep no second copy).
+_READ_MANY = select(_TABLE.c.id, _TABLE.c.payload).where(
+    _TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.status == "new")
+_TAKE_MANY = (update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)),
+                                   _TABLE.c.status == "new")
+              .values(status="done", processed_at=bindparam("at"), payload=None)
+              .returning(_TABLE.c.id))
+
+
+def take(session: Session, vault: Vault, ids: Sequence[str], *,
+         now: datetime) -> dict[str, dict[str, Any]]:
+    """Claim rows for processing in this transaction: their payloads, by id.
+
+    Rows another processor took already are left out. The claim marks them done and drops
+    their payload at once; a rollback (a crash) undoes both, so the row is found again.
+    """
+    connection = session.connection()
+    blobs = {row.id: row.payload for row in connection.execute(_READ_MANY, {"ids": list(ids)})}
+    readable = [row_id for row_id, blob in blobs.items() if blob]
+    taken = set(connection.execute(_TAKE_MANY, {"ids": readable, "at": now}).scalars())
+    return {row_id: open_payload(session, vault, row_id, blob)
+            for row_id, blob in blobs.items() if row_id in taken and blob}
+
+
+def count_failure(session: Session, row_id: str, error: str, *, max_attempts: int) -> None:
+    """Processing failed: one more attempt counted; after `max_attempts` the row is "failed",
+    kept for an operator and never silently dropped."""
+    row = session.get(InboxMessage, row_id)
+    if row is None:
+        return
+    row.attempts += 1
+    row.error = error[:200]
+    if row.attempts >= max_attempts:
+        row.status = "failed"
     session.add(row)

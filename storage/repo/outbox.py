@@ -33,19 +33,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, bindparam, case, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage, Participant, new_id, table_of, utcnow
+from storage.models import OutboxMessage, table_of, utcnow
 from storage.vault import Vault
 
 _TABLE = table_of(OutboxMessage)
-_INSERT = {
-    postgres: (pg_insert if postgres else sqlite_insert)(_TABLE)
-    .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id)
-    for postgres in (False, True)
-}
 
 # A batch claim not renewed for this long belongs to a process that died or hangs; its rows
 # were never attempted, so another dispatcher may take them. A live dispatcher renews its
@@ -57,82 +50,6 @@ CLAIM_LEASE = timedelta(seconds=30)
 SEND_LEASE = timedelta(minutes=2)
 # `last_error` prefix of a row whose last attempt may have reached the provider.
 UNSURE = "unsure: "
-
-
-def enqueue(
-    session: Session, vault: Vault, *, participant: Participant | None, channel: str,
-    message: dict[str, Any], purpose: str, key: str, not_before: datetime | None = None,
-    address: str | None = None, queued_at: datetime | None = None,
-) -> bool:
-    """Queue a message unless one with this idempotency key exists; True when queued.
-
-    The key is derived from what caused the message (conversation, step, index), so
-    processing the same inbound message twice cannot queue its replies twice.
-    """
-    values = row_values(session, vault, participant=participant, channel=channel,
-                        message=message, purpose=purpose, key=key, not_before=not_before,
-                        address=address, queued_at=queued_at)
-    # Core with a statement built once: the sweep queues thousands of these per batch.
-    statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
-    return session.connection().execute(statement, values).first() is not None
-
-
-def row_values(
-    session: Session, vault: Vault, *, participant: Participant | None, channel: str,
-    message: dict[str, Any], purpose: str, key: str, not_before: datetime | None = None,
-    address: str | None = None, queued_at: datetime | None = None,
-) -> dict[str, Any]:
-    """The column values of one outbox row, payload sealed, for `enqueue`."""
-    return sealed_row(session, vault, participant_id=participant.id if participant else None,
-                      case_id=participant.case_id if participant else None, channel=channel,
-                      payload=payload_json(message, address), purpose=purpose, key=key,
-                      not_before=not_before, queued_at=queued_at)
-
-
-def payload_json(message: dict[str, Any], address: str | None = None) -> str:
-    """An outbox row's payload before sealing: the message, and where to if not the person's."""
-    body: dict[str, Any] = {"message": message}
-    if address is not None:
-        body["address"] = address
-    return json.dumps(body, ensure_ascii=False)
-
-
-def sealed_row(
-    session: Session, vault: Vault, *, participant_id: str | None, case_id: str | None,
-    channel: str, payload: str, purpose: str, key: str, not_before: datetime | None = None,
-    queued_at: datetime | None = None,
-) -> dict[str, Any]:
-    """`row_values` for a payload already in JSON (`outbox_batch` builds these as tuples).
-
-    A person's messages are sent in the order of `queued_at` (default: now), so messages
-    queued together must be given strictly increasing times: see `QueueClock`.
-    """
-    row_id, now = new_id(), queued_at or utcnow()
-    owner = ("participant", participant_id) if participant_id else ("system", "system")
-    sealed = vault.seal_value(session, table=OutboxMessage.__tablename__, column="payload",
-                              row_id=row_id, owner=owner, case_id=case_id, value=payload)
-    return {"id": row_id, "idempotency_key": key, "channel": channel, "purpose": purpose,
-            "participant_id": participant_id, "case_id": case_id, "payload": sealed,
-            "not_before": not_before or now, "status": "pending", "attempts": 0,
-            "created_at": now}
-
-
-class QueueClock:
-    """Strictly increasing queue times from now, a microsecond apart: one per message.
-
-    Two clock readings in a row can be equal, and the dispatcher sends by queue time: the
-    messages of one step (a greeting, then the first question) must not tie, and those of a
-    sweep batch stay in the order they were queued, each person's together.
-    """
-
-    _TICK = timedelta(microseconds=1)
-
-    def __init__(self) -> None:
-        self._last = utcnow() - self._TICK
-
-    def __call__(self) -> datetime:
-        self._last += self._TICK
-        return self._last
 
 
 @dataclass(frozen=True, slots=True)

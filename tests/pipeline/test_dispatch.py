@@ -15,7 +15,7 @@ from bot.flows.messages import Choice, OutgoingMessage
 from bot.outbound.dispatcher import DispatchConfig, Dispatcher
 from consent.withdrawal import withdraw
 from storage.models import Case, OutboxMessage, utcnow
-from storage.repo import outbox
+from storage.repo import outbox, outbox_queue
 from tests.fakes.server import Fault
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -30,7 +30,7 @@ def queue(world: World, pid: str, channel: str, n: int = 1, purpose: str = "surv
     with Session(world.engine) as session:
         person = world.participant(session, pid)
         for i in range(n):
-            outbox.enqueue(session, world.vault, participant=person, channel=channel,
+            outbox_queue.enqueue(session, world.vault, participant=person, channel=channel,
                            message=message_to_dict(OutgoingMessage(f"{text} {i}")),
                            purpose=purpose, key=f"{pid}:{purpose}:{i}")
         session.commit()
@@ -68,7 +68,7 @@ async def test_a_scale_prompt_reaches_the_child_with_its_keyboard(
 ) -> None:
     with Session(world.engine) as session:
         child = world.participant(session, world.child_id)
-        outbox.enqueue(session, world.vault, participant=child, channel="telegram",
+        outbox_queue.enqueue(session, world.vault, participant=child, channel="telegram",
                        message=message_to_dict(SCALE), purpose="survey", key="k1")
         session.commit()
     await drain(dispatcher(world, telegram=telegram))
@@ -186,7 +186,7 @@ async def test_a_flood_is_paced_to_telegram_limits_and_nothing_is_lost(
     with Session(world.engine) as session:
         for n in range(1000):
             chat = 1000 + n % 100
-            outbox.enqueue(session, world.vault, participant=None, channel="telegram",
+            outbox_queue.enqueue(session, world.vault, participant=None, channel="telegram",
                            message=message_to_dict(OutgoingMessage(f"besked {n}")),
                            purpose="reply", key=f"flood:{n}", address=f"telegram:{chat}")
         session.commit()

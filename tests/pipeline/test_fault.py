@@ -34,7 +34,7 @@ from storage.db import make_engine
 from storage.keys import KeyRing
 from storage.migrate import upgrade
 from storage.models import InboxMessage, OutboxMessage, utcnow
-from storage.repo import cases, outbox
+from storage.repo import cases, outbox, outbox_queue
 from storage.repo.users import create_user
 from storage.vault import Vault
 from tests.fakes.fixtures import (
@@ -55,7 +55,7 @@ AFTER_SEND_LEASE = outbox.SEND_LEASE + timedelta(seconds=1)
 
 def queue(world: World, pid: str, channel: str, text: str, key: str) -> str:
     with Session(world.engine) as session:
-        outbox.enqueue(session, world.vault, participant=world.participant(session, pid),
+        outbox_queue.enqueue(session, world.vault, participant=world.participant(session, pid),
                        channel=channel, message=message_to_dict(OutgoingMessage(text)),
                        purpose="survey", key=key)
         session.commit()
@@ -298,7 +298,7 @@ def _populate(url: str, key_file: Path) -> None:
                                            channel="sms", phone=_phone(n))
             agreements.record(session, parent, action="given", given_by="self",
                               recorded_by="participant", at=now)
-            outbox.enqueue(session, vault, participant=parent, channel="sms",
+            outbox_queue.enqueue(session, vault, participant=parent, channel="sms",
                            message=message_to_dict(OutgoingMessage(f"Besked {n}")),
                            purpose="survey", key=f"fault:{n}")
         session.commit()

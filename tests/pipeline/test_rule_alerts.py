@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.conversation.alert_spells import record_missed
-from bot.conversation.host import Surveys, Writes
+from bot.conversation.host import Surveys
+from bot.conversation.interpreter import Writes
 from bot.flows import Text
 from reports.casefile import load_case_data
 from reports.export import export_document

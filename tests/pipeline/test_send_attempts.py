@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from bot.channels.wire import message_to_dict
 from bot.flows.messages import OutgoingMessage
 from storage.models import OutboxMessage
-from storage.repo import outbox
+from storage.repo import outbox_queue
 from tests.fakes.server import Fault
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -27,7 +27,7 @@ async def test_a_message_is_marked_failed_after_the_configured_number_of_tries(
         app.make_case()
         parent_id, _ = app.add("parent", "sms", phone="+4520304050")
         with Session(app.rt.engine) as session:
-            outbox.enqueue(session, app.rt.vault, participant=app.participant(parent_id),
+            outbox_queue.enqueue(session, app.rt.vault, participant=app.participant(parent_id),
                            channel="sms", message=message_to_dict(OutgoingMessage("Hej")),
                            purpose="survey", key="attempts:1")
             session.commit()

@@ -15,8 +15,8 @@ from storage import bulk
 from storage.crypto import DecryptionError, Sealer, context, key_id_of, new_key, open_sealed
 from storage.db import make_engine
 from storage.models import OutboxMessage, table_of
-from storage.repo import cases, outbox
-from storage.repo.outbox_batch import OutboxBatch
+from storage.repo import cases, outbox, outbox_queue
+from storage.repo.outbox_queue import OutboxQueue
 from storage.vault import Vault
 from tests.storage.helpers import make_case, make_parent
 
@@ -117,22 +117,22 @@ def test_a_sealer_seals_as_seal_does_with_a_fresh_nonce_each_time() -> None:
         open_sealed(key, first, context("outbox", "payload", "r2"))
 
 
-def test_outbox_rows_of_a_batch_read_back_as_enqueued_ones_do(
+def test_outbox_rows_queued_together_read_back_as_one_enqueued_alone_does(
     engine: Engine, vault: Vault, index
 ) -> None:
-    # Arrange: a parent; one message queued the usual way, two by a batch.
+    # Arrange: a parent; one message queued alone, two together in one queue.
     with Session(engine, expire_on_commit=False) as session:
         case = make_case(session, vault)
         parent = make_parent(session, vault, index, case)
-        outbox.enqueue(session, vault, participant=parent, channel="sms",
+        outbox_queue.enqueue(session, vault, participant=parent, channel="sms",
                        message={"text": "usual"}, purpose="survey", key="usual")
-        batch = OutboxBatch(session.get_bind().dialect)
+        queue = OutboxQueue(session.get_bind().dialect)
         sealer = vault.sealer(session, ("participant", parent.id), case.id)
-        rows = [batch.row(sealer, participant_id=parent.id, case_id=case.id, channel="sms",
-                          payload=json.dumps({"message": {"text": text}}).encode(),
-                          purpose="consent", key=f"batch:{text}")
-                for text in ("hello", "question")]
-        OutboxBatch.write(session.connection(), rows)
+        for text in ("hello", "question"):
+            queue.add(sealer, participant_id=parent.id, case_id=case.id, channel="sms",
+                      payload=json.dumps({"message": {"text": text}}).encode(),
+                      purpose="consent", key=f"batch:{text}")
+        queue.write(session.connection())
         session.commit()
 
     # Assert: each opens through the vault with the parent's key, with the same columns as
