@@ -211,3 +211,28 @@ async def test_malformed_body_with_the_right_secret_is_malformed(
 
     with pytest.raises(MalformedRequest):
         await channel.verify_and_parse(headers, body, PATH)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"update_id": 1, "message": {"message_id": 1, "date": 10000000000000000,'
+                     b' "chat": {"id": 5, "type": "private"}, "text": "hej"}}', id="huge date"),
+        pytest.param(b'{"update_id": 1, "message": "hej"}', id="message as string"),
+        pytest.param(b'{"update_id": 1, "message": {"message_id": 1, "date": 1,'
+                     b' "chat": {"id": "abc", "type": "private"}, "text": "hej"}}',
+                     id="chat id as string"),
+        pytest.param(b'{"update_id": 1, "callback_query": {"id": "q", "from": 7,'
+                     b' "chat_instance": "c"}}', id="sender as number"),
+        pytest.param(b'{"update_id": 1, "message": ' + b'{"a": ' * 400 + b'1' + b'}' * 400
+                     + b'}', id="deep nesting"),
+        pytest.param(b'{"update_id": 99999999999999999999999}', id="update id too large"),
+    ],
+)
+async def test_a_body_ptb_cannot_build_into_an_update_is_malformed(
+    channel: TelegramChannel, body: bytes
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+
+    with pytest.raises(MalformedRequest):
+        await channel.verify_and_parse(headers, body, PATH)
