@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from bot.channels.base import ChannelName, Inbound
-from bot.inbound.coalesce import Coalescer
+from storage.group_commit import Coalescer
 
 # Process newly stored inbox rows (their ids, after the commit).
 Process = Callable[[list[str]], Coroutine[Any, Any, None]]

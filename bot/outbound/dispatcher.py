@@ -1,8 +1,10 @@
 """The dispatcher: sends claimed outbox rows through the channels, paced, gated, retried.
 
 Crash safety (see storage/repo/outbox.py for the row states): a batch is claimed in one
-statement, but each row is marked "sending" in its own commit right before its provider call,
-so after a crash only the rows whose call was under way are in doubt, at most one per address.
+statement, but each row is marked "sending" in a commit right before its provider call (one
+commit for the rows of different addresses due at that moment; an address's rows go one at a
+time), so after a crash only the rows whose call was under way are in doubt, at most one per
+address.
 Those come back "unsure" and are resolved per channel before anything is sent again:
 
 - SMS: Twilio is asked which messages it holds to that number with that body since the row
@@ -24,16 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import random
-import secrets
-import socket
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import structlog
@@ -44,9 +42,11 @@ from bot.channels.base import Failed, Handler, Retry, SendResult, Sent, Stop
 from bot.channels.errors import NETWORK_BACKOFF, TIMEOUT_BACKOFF
 from bot.channels.wire import address_of, message_from_dict
 from bot.flows.messages import OutgoingMessage
+from bot.outbound.holders import LIVE_OWNERS, holder_is_dead, owner_token
 from bot.outbound.pacing import Pacer
 from consent.gate import ContactGate
 from consent.withdrawal import mark_unreachable, withdraw
+from storage.group_commit import Coalescer
 from storage.models import Participant, utcnow
 from storage.repo import outbox
 from storage.repo.cases import view_participant
@@ -58,28 +58,6 @@ _T = TypeVar("_T")
 # Retry reasons that prove the provider did not take the message; any other failed attempt
 # (timeout, dropped connection, 5xx, an adapter bug) may have reached it.
 _NOT_SENT = frozenset({"rate_limited"})
-# Claim owners ("place:pid/nonce") of the dispatchers alive in this process.
-_LIVE_OWNERS: set[str] = set()
-
-
-def _place() -> str:
-    """Where a pid means one process: host name, kernel boot and pid namespace.
-
-    The host name alone is not enough: containers may share one, each with its own pids.
-    """
-    parts = [socket.gethostname()[:20]]
-    for source in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
-        try:
-            text = os.readlink(source) if source.endswith("/pid") else Path(source).read_text()
-        except OSError:
-            continue
-        parts.append("".join(ch for ch in text if ch.isalnum())[-10:])
-    return ".".join(parts)
-
-
-_PLACE = _place()
-
-
 @runtime_checkable
 class LooksUpSent(Protocol):
     """A channel whose provider can say whether a message went out (Twilio can)."""
@@ -109,49 +87,6 @@ class DispatchConfig:
             raise ValueError("attempt_timeout must stay well under the outbox send lease")
 
 
-def owner_token() -> str:
-    """A claim owner unique to one dispatcher: this process's place and pid, and a nonce.
-
-    The nonce tells this dispatcher's claims from those of an earlier process that had the
-    same pid in the same place, which are certainly dead. (A restarted container has a new
-    pid namespace, so its predecessor's rows wait for their leases instead.)
-    """
-    return f"{_PLACE}:{os.getpid()}/{secrets.token_hex(4)}"
-
-
-def _pid_alive(pid: int) -> bool:
-    if os.name != "posix":
-        return True  # os.kill(pid, 0) would terminate it on Windows: assume alive, use the lease
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    try:  # a killed process its parent has not reaped yet is a zombie: dead for our purposes
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
-
-
-def holder_is_dead(owner: str) -> bool:
-    """True only when `owner` certainly is not running: a process of this place (host, boot,
-    pid namespace) that is gone, or an earlier process with this very pid. False means "maybe
-    alive": its rows wait for their lease.
-
-    A pid reused by an unrelated process reads as alive, which only costs waiting the lease.
-    """
-    base, sep, _nonce = owner.rpartition("/")
-    place, colon, pid_text = base.rpartition(":")
-    if not sep or not colon or not pid_text.isdigit() or place != _PLACE:
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return owner not in _LIVE_OWNERS
-    return not _pid_alive(pid)
-
-
 class Dispatcher:
     """Claims outbox rows per channel and sends them, one task per address, in order."""
 
@@ -161,7 +96,7 @@ class Dispatcher:
                  rates: Mapping[str, float] | None = None) -> None:
         self.engine, self.vault, self.channels, self.worker = engine, vault, channels, worker
         self.owner = owner_token()  # `worker` names the process in logs; claims need more
-        _LIVE_OWNERS.add(self.owner)
+        LIVE_OWNERS.add(self.owner)
         self.gate = ContactGate(vault)
         self.config = config or DispatchConfig()
         self.clock = clock
@@ -177,6 +112,12 @@ class Dispatcher:
         # crowd the shared pool, and more threads only fight over the GIL (measured: fewer
         # threads sent more messages per second on SQLite and PostgreSQL alike).
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch-db")
+        # Rows of many addresses become due together: their database work is one commit
+        # before the sends, and one after (group commit, as for inbound messages).
+        self._preparing: Coalescer[outbox.Claimed, tuple[str | None, int | None]] = \
+            Coalescer(self._prepare_many, executor=self._pool, max_batch=200)
+        self._recording: Coalescer[tuple[outbox.Claimed, str, SendResult], datetime | None] = \
+            Coalescer(self._record_many, executor=self._pool, max_batch=200)
 
     async def _db(self, func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         loop = asyncio.get_running_loop()
@@ -288,23 +229,27 @@ class Dispatcher:
         resolved = address or address_of(view_participant(session, self.vault, person))
         return (str(resolved), "ok") if resolved else (None, "no_address")
 
-    def _prepare(self, row: outbox.Claimed) -> tuple[str | None, int | None]:
-        """Gate, address, then "sending" in its own commit: (address, attempt number).
+    def _prepare_many(self, rows: list[outbox.Claimed]) -> list[tuple[str | None, int | None]]:
+        """Gate, address, then "sending", in one commit for rows due at the same moment:
+        per row (address, attempt number); (None, None) when the gate cancelled it.
 
-        One trip to a thread for all three keeps the time between the paced slot and the
-        request short. From the commit on, a crash leaves only this row in doubt.
+        The rows are each the next of a different address (one task per address sends in
+        order), so from the commit on a crash leaves at most one row per address in doubt,
+        as if each had its own commit; one commit for all keeps the database off the path.
         """
+        results: list[tuple[str | None, int | None]] = []
         with Session(self.engine) as session:
-            address, reason = self._check(session, row)
-            if address is None:
-                session.rollback()
-                outbox.mark_failed(self.engine, row.id, error=reason, status="cancelled",
-                                   worker=self.owner)
-                return None, None
-            attempt = outbox.begin_attempt_in(session, row.id, worker=self.owner,
-                                              now=self.clock())
+            for row in rows:
+                address, reason = self._check(session, row)
+                if address is None:
+                    outbox.mark_failed(session, row.id, error=reason, status="cancelled",
+                                       worker=self.owner)
+                    results.append((None, None))
+                    continue
+                results.append((address, outbox.begin_attempt_in(
+                    session, row.id, worker=self.owner, now=self.clock())))
             session.commit()
-            return address, attempt
+        return results
 
     async def _send_one(self, name: str, row: outbox.Claimed) -> datetime | None:
         """Send one row; a time when it must be retried later (and later rows held till then)."""
@@ -312,7 +257,7 @@ class Dispatcher:
         units = self.channels[name].units(message)
         first_address = str(row.payload.get("address") or row.participant_id or row.id)
         await self.pacers[name].wait(first_address, units)
-        address, attempts = await self._db(self._prepare, row)
+        [(address, attempts)] = await self._preparing.submit([row])
         if address is None:
             return None  # cancelled: the gate said no
         if attempts is None:
@@ -328,7 +273,8 @@ class Dispatcher:
         except Exception as exc:  # an adapter bug must not lose the message: retry it
             log.exception("channel send raised", channel=name)
             result = Retry(0.0, f"adapter error: {exc.__class__.__name__}")
-        return await self._db(self._record, row, first_address, result)
+        [retry_at] = await self._recording.submit([(row, first_address, result)])
+        return retry_at
 
     async def _attempt(self, name: str, address: str, message: OutgoingMessage,
                        row: outbox.Claimed, pace_key: str, units: int) -> SendResult:
@@ -366,16 +312,26 @@ class Dispatcher:
         delay = min(cfg.max_backoff, cfg.base_backoff * 2.0 ** (attempts - 1))
         return float(delay * random.uniform(0.8, 1.2))  # jitter spreads retries apart
 
-    def _record(self, row: outbox.Claimed, address: str,
+    def _record_many(self, done: list[tuple[outbox.Claimed, str, SendResult]]
+                     ) -> list[datetime | None]:
+        """What the providers said, for rows sent at about the same time, in one commit."""
+        with Session(self.engine) as session:
+            retry_at = [self._record(session, row, address, result)
+                        for row, address, result in done]
+            session.commit()
+        return retry_at
+
+    def _record(self, session: Session, row: outbox.Claimed, address: str,
                 result: SendResult) -> datetime | None:
+        """One row's result: sent, retry later (the time), or done with for good."""
         now, owner = self.clock(), self.owner
         if isinstance(result, Sent):
-            outbox.mark_sent(self.engine, row.id, result.provider_message_id, worker=owner)
+            outbox.mark_sent(session, row.id, result.provider_message_id, worker=owner)
             return None
         if isinstance(result, Retry):
             unsure = result.reason not in _NOT_SENT
             if row.attempts >= self.config.max_attempts:
-                outbox.mark_failed(self.engine, row.id, error=f"gave up: {result.reason}",
+                outbox.mark_failed(session, row.id, error=f"gave up: {result.reason}",
                                    worker=owner)
                 log.warning("message failed for good", channel=row.channel, id=row.id)
                 return None
@@ -386,22 +342,20 @@ class Dispatcher:
             else:
                 wait = self._backoff(row.attempts)
             retry_at = now + timedelta(seconds=wait)
-            outbox.mark_retry(self.engine, row.id, not_before=retry_at, error=result.reason,
+            outbox.mark_retry(session, row.id, not_before=retry_at, error=result.reason,
                               unsure=unsure, worker=owner)
             return retry_at
         if isinstance(result, Stop):
-            with Session(self.engine) as session:
-                person = session.get(Participant, row.participant_id) if row.participant_id \
-                    else None
-                if person is not None and result.reason == "opted_out":
-                    withdraw(session, person, at=now, via=f"{row.channel}:opted_out",
-                             recorded_by=f"provider:{row.channel}")
-                elif person is not None:
-                    mark_unreachable(session, person, at=now, reason=result.reason)
-                session.commit()
-            outbox.mark_failed(self.engine, row.id, error=f"stopped: {result.reason}",
+            person = session.get(Participant, row.participant_id) if row.participant_id \
+                else None
+            if person is not None and result.reason == "opted_out":
+                withdraw(session, person, at=now, via=f"{row.channel}:opted_out",
+                         recorded_by=f"provider:{row.channel}")
+            elif person is not None:
+                mark_unreachable(session, person, at=now, reason=result.reason)
+            outbox.mark_failed(session, row.id, error=f"stopped: {result.reason}",
                                worker=owner)
             return None
         assert isinstance(result, Failed)
-        outbox.mark_failed(self.engine, row.id, error=result.reason, worker=owner)
+        outbox.mark_failed(session, row.id, error=result.reason, worker=owner)
         return None

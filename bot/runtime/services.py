@@ -18,7 +18,6 @@ from bot.channels.sms.channel import TwilioSmsChannel
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.webchat.channel import WebChatChannel
 from bot.conversation.alert_spells import record_missed
-from bot.inbound.coalesce import Coalescer
 from bot.inbound.intake import Intake
 from bot.inbound.router import Effects
 from bot.outbound.dispatcher import DispatchConfig, Dispatcher
@@ -32,6 +31,7 @@ from reports.mailjobs import MailConfig, send_digests, send_urgent
 from scheduler.planner import PlanConfig, plan_followups, plan_sessions
 from scheduler.sweep import SweepConfig, sweep_conversations, sweep_due
 from scheduler.windows import parse_quiet_hours
+from storage.group_commit import Coalescer
 from storage.models import Conversation, utcnow
 from storage.repo.invites import resolve_webchat
 

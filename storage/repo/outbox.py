@@ -219,7 +219,17 @@ def known_provider_ids(engine: Engine, provider_ids: Iterable[str]) -> set[str]:
             .where(col(OutboxMessage.provider_message_id).in_(ids))).all() if p}
 
 
-def mark_sent(engine: Engine, row_id: str, provider_message_id: str | None,
+def _run(bind: Engine | Session, stmt: Any, params: dict[str, Any] | None = None) -> int:
+    """Rows a statement changed: in the caller's session, or in a commit of its own."""
+    if isinstance(bind, Session):
+        return int(bind.execute(stmt, params).rowcount)  # type: ignore[attr-defined]
+    with Session(bind) as session:
+        changed = int(session.execute(stmt, params).rowcount)  # type: ignore[attr-defined]
+        session.commit()
+        return changed
+
+
+def mark_sent(bind: Engine | Session, row_id: str, provider_message_id: str | None,
               *, worker: str | None = None) -> bool:
     """The provider accepted the message; False when the row had already been finished.
 
@@ -227,10 +237,8 @@ def mark_sent(engine: Engine, row_id: str, provider_message_id: str | None,
     accepted is recorded whoever holds the row now, so even a late answer prevents a resend.
     """
     stmt = _SENT_UNFINISHED if worker is not None else _SENT
-    with engine.begin() as connection:
-        result = connection.execute(stmt, {"row_id": row_id, "sid": provider_message_id,
-                                           "at": utcnow()})
-        return bool(result.rowcount)
+    return bool(_run(bind, stmt, {"row_id": row_id, "sid": provider_message_id,
+                                  "at": utcnow()}))
 
 
 _SENT = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
@@ -239,7 +247,7 @@ _SENT = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
 _SENT_UNFINISHED = _SENT.where(_TABLE.c.status.in_(("pending", "sending")))
 
 
-def _finish(engine: Engine, row_id: str, worker: str | None, state: str,
+def _finish(bind: Engine | Session, row_id: str, worker: str | None, state: str,
             **values: Any) -> bool:
     stmt = update(OutboxMessage).where(col(OutboxMessage.id) == row_id)
     if worker is not None:
@@ -247,25 +255,22 @@ def _finish(engine: Engine, row_id: str, worker: str | None, state: str,
         # its lease must not overwrite what the dispatcher that took over has done.
         stmt = stmt.where(col(OutboxMessage.claimed_by) == worker,
                           col(OutboxMessage.status) == state)
-    with Session(engine) as session:
-        result = session.execute(stmt.values(**values))
-        session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(_run(bind, stmt.values(**values)))
 
 
-def mark_retry(engine: Engine, row_id: str, *, not_before: datetime, error: str,
+def mark_retry(bind: Engine | Session, row_id: str, *, not_before: datetime, error: str,
                unsure: bool = False, worker: str | None = None) -> bool:
     """Try again later (timeouts, 5xx, 429 retry_after); `unsure` when it may have gone out."""
     error = (UNSURE + error) if unsure else error
-    return _finish(engine, row_id, worker, "sending", status="pending", not_before=not_before,
+    return _finish(bind, row_id, worker, "sending", status="pending", not_before=not_before,
                    last_error=error[:200], claimed_by=None, claimed_at=None)
 
 
-def mark_failed(engine: Engine, row_id: str, *, error: str, status: str = "failed",
+def mark_failed(bind: Engine | Session, row_id: str, *, error: str, status: str = "failed",
                 worker: str | None = None) -> bool:
     """Give up on the message ("failed", after an attempt) or drop it on purpose ("cancelled",
     before one)."""
-    return _finish(engine, row_id, worker, "sending" if status == "failed" else "pending",
+    return _finish(bind, row_id, worker, "sending" if status == "failed" else "pending",
                    status=status, last_error=error[:200])
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot.inbound.coalesce import Coalescer
+from storage.group_commit import Coalescer
 
 
 class Recorder:
