@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from matplotlib.axes import Axes
@@ -35,14 +34,13 @@ from reports.chartparts import (
     set_date_axis,
 )
 from reports.i18n import Texts, rater_labels, texts
-from reports.legend import draw_legend
+from reports.legend import Row, draw_legend
 from reports.model import CHILD, Alert, CaseData, Rating
 from reports.rules import DEFAULT_RULES, ScoringRules
 from reports.scoring import band_on, case_ratings, series
 
 SIZE = (7.5, 4.4)  # inches; at 90 dpi 675 x 396 px, fits an e-mail column
 DPI = 90
-Entry = tuple[str, Any]
 
 
 def x_range(case: CaseData, ratings: Sequence[Rating], tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -90,8 +88,8 @@ def _plot_raters(
     styles: dict[str, Style],
     labels: dict[str, str],
     gid: str = "rater",
-) -> list[Entry]:
-    entries: list[Entry] = []
+) -> list[Row]:
+    entries: list[Row] = []
     for pid in order:
         rs = by_rater.get(pid)
         if not rs:
@@ -105,7 +103,7 @@ def _plot_raters(
             gid=f"{gid}-{pid}",  # SVG ids must be unique: one prefix per panel
             **st.kwargs(),
         )
-        entries.append((labels.get(pid, pid), line))
+        entries.append(Row(labels.get(pid, pid), line, st.linestyle))
         partial = [r for r in rs if r.partial]
         if partial:
             # Hollow markers: this total was prorated from a partly answered survey.
@@ -123,7 +121,7 @@ def _plot_raters(
     return entries
 
 
-def _plot_goals(ax: Axes, ratings: Sequence[Rating], case: CaseData, t: Texts) -> list[Entry]:
+def _plot_goals(ax: Axes, ratings: Sequence[Rating], case: CaseData, t: Texts) -> list[Row]:
     points: dict[str, list[tuple[datetime, float]]] = {}
     for rs in series(ratings, "goal").values():
         for r in rs:
@@ -132,9 +130,10 @@ def _plot_goals(ax: Axes, ratings: Sequence[Rating], case: CaseData, t: Texts) -
                     points.setdefault(item, []).append((r.answered_at, score))
     positions = {g.goal_id: g.position for g in case.goals}
     ordered = sorted(points, key=lambda item: (positions.get(item, 99), item))
-    entries: list[Entry] = []
+    entries: list[Row] = []
     for i, item in enumerate(ordered):
         pts = sorted(points[item])
+        style = GOAL_STYLES[i % len(GOAL_STYLES)]
         line = add_line(
             ax,
             nums([p[0] for p in pts]),
@@ -142,9 +141,10 @@ def _plot_goals(ax: Axes, ratings: Sequence[Rating], case: CaseData, t: Texts) -
             [p[1] * 4 for p in pts],
             zorder=2,
             gid=f"goal-{i + 1}",
-            **GOAL_STYLES[i % len(GOAL_STYLES)].kwargs(),
+            **style.kwargs(),
         )
-        entries.append((t("Goal %(n)d (0–10, right)", n=positions.get(item, i + 1)), line))
+        label = t("Goal %(n)d (0–10, right)", n=positions.get(item, i + 1))
+        entries.append(Row(label, line, style.linestyle))
     if entries:
         # The goals' scale as three labels: a secondary axis would cost a whole Axes.
         for v in (0, 5, 10):
@@ -160,10 +160,10 @@ def _plot_goals(ax: Axes, ratings: Sequence[Rating], case: CaseData, t: Texts) -
     return entries
 
 
-def _plot_alerts(ax: Axes, axs: Axes, alerts: Sequence[Alert], t: Texts) -> list[Entry]:
+def _plot_alerts(ax: Axes, axs: Axes, alerts: Sequence[Alert], t: Texts) -> list[Row]:
     session = [a for a in alerts if a.rule in (SESSION_LOW, SESSION_DROP)]
     other = [a for a in alerts if a.rule not in (SESSION_LOW, SESSION_DROP)]
-    entries: list[Entry] = []
+    entries: list[Row] = []
     if other:
         line = add_line(
             ax,
@@ -178,7 +178,7 @@ def _plot_alerts(ax: Axes, axs: Axes, alerts: Sequence[Alert], t: Texts) -> list
             gid="alerts",
             zorder=6,
         )
-        entries.append((t("Alert"), line))
+        entries.append(Row(t("Alert"), line, "none"))
     if session:
         line = add_line(
             axs,
@@ -193,7 +193,7 @@ def _plot_alerts(ax: Axes, axs: Axes, alerts: Sequence[Alert], t: Texts) -> list
             gid="session-alerts",
             zorder=6,
         )
-        entries.append((t("Session alert"), line))
+        entries.append(Row(t("Session alert"), line, "none"))
     return entries
 
 
@@ -224,23 +224,24 @@ def draw_progress(
     lo, hi = x_range(case, ratings, rules.tz)
     if title:
         ax.set_title(title, fontsize=9, loc="left")
-    entries: list[Entry] = []
+    entries: list[Row] = []
 
     xs, ys = cutoff_steps(case.child_birth_date, lo, hi, rules)
+    cut_style = (0, (6, 3))
     cut = add_line(
         ax,
         nums(xs),
         ys,
         drawstyle="steps-post",
         color=GREY,
-        linestyle=(0, (6, 3)),
+        linestyle=cut_style,
         linewidth=1.2,
         gid="cutoff",
         zorder=1,
     )
     # When the child enters a new band during the period, the label shows both cutoffs.
     values = " → ".join(dict.fromkeys(t.num(y) for y in ys))
-    entries.append((t("Clinical cutoff (%(value)s)", value=values), cut))
+    entries.append(Row(t("Clinical cutoff (%(value)s)", value=values), cut, cut_style))
     child = next(
         (outcome[p] for p in order if p in outcome and outcome[p][0].rater_role == CHILD), None
     )
@@ -260,25 +261,25 @@ def draw_progress(
                 gid="reliable-band",
             )
         )
-        entries.append((t("Reliable change ±%(rc)s", rc=t.num(rc)), "band"))
+        entries.append(Row(t("Reliable change ±%(rc)s", rc=t.num(rc)), None))
     entries += _plot_raters(ax, outcome, order, styles, labels)
     entries += _plot_goals(ax, ratings, case, t)
 
-    shown = {label for label, _ in entries}
+    shown = {row.label for row in entries}
     session_entries = _plot_raters(axs, sessions, order, styles, labels, gid="session-rater")
-    entries += [e for e in session_entries if e[0] not in shown]
+    entries += [row for row in session_entries if row.label not in shown]
+    limit_style = (0, (2, 2))
     line36 = add_line(
         axs,
         [num(lo), num(hi)],
         [rules.session_alert_below] * 2,
         color=GREY,
-        linestyle=(0, (2, 2)),
+        linestyle=limit_style,
         linewidth=1.0,
         gid="session-cutoff",
     )
-    entries.append(
-        (t("Session limit (%(limit)s)", limit=t.num(rules.session_alert_below)), line36)
-    )
+    limit = t("Session limit (%(limit)s)", limit=t.num(rules.session_alert_below))
+    entries.append(Row(limit, line36, limit_style))
     low = min((r.total or 0 for rs in sessions.values() for r in rs), default=40.0)
     bottom = 30 if low >= 31 else 20 if low >= 21 else 0
     axs.set_ylim(bottom - 1, 41)
