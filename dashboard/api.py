@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1/: the dashboard's actions for a case-management system.
+"""The JSON API under /api/v1/: the case actions (casework/) for a case-management system.
 
 Errors are JSON (`ErrorOut`): 401 without a valid bearer token, 404 for a case that does not
 exist *or belongs to another caseworker* (nothing is revealed), 400 for a body that is not
@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from dashboard import actions
+from casework import asking, cases, exports, invites, participants, sessions
 from dashboard.api_support import (
     URGENCY,
     body,
@@ -80,10 +80,10 @@ async def create_case(request: web.Request, user: User) -> web.StreamResponse:
     now = d.now()
 
     def make(session: Session) -> CaseDetail:
-        case = actions.create_case(session, d.vault, user, ref=new.ref,
-                                   child_name=new.child_name, birth_date=new.birth_date,
-                                   cadence=new.cadence, caseworker_email=new.caseworker_email,
-                                   now=now)
+        owner = cases.caseworker_for(session, user, new.caseworker_email)
+        case = cases.create_case(session, d.vault, actor=user.email, caseworker=owner,
+                                 ref=new.ref, child_name=new.child_name,
+                                 birth_date=new.birth_date, cadence=new.cadence, now=now)
         return case_detail(session, d.vault, case, now, "da", d.rules)
 
     detail = await d.run(make)
@@ -117,10 +117,10 @@ async def patch_case(request: web.Request, user: User) -> web.StreamResponse:
         if "cadence" in fields or "cadence_override" in fields:
             override = change.cadence_override if "cadence_override" in fields \
                 else case.cadence_override
-            actions.set_cadence(session, case, name=change.cadence or case.cadence,
-                                override=override, actor=user, now=now)
+            cases.set_cadence(session, case, name=change.cadence or case.cadence,
+                              override=override, actor=user.email, now=now)
         if change.goals is not None:
-            actions.set_goals(session, d.vault, case, change.goals, actor=user, now=now)
+            cases.set_goals(session, d.vault, case, change.goals, actor=user.email, now=now)
         return case_detail(session, d.vault, case, now, "da", d.rules)
 
     return out(await d.run(apply))
@@ -151,9 +151,9 @@ async def add_participant(request: web.Request, user: User) -> web.StreamRespons
 
     def add(session: Session) -> ParticipantCreated:
         case = visible_case(session, user, request.match_info["case_id"])
-        invite = actions.add_participant(
-            session, d.vault, d.index, user, case, role=new.role, channel=new.channel,
-            name=new.name, phone=new.phone, language=new.language,
+        invite = participants.add_participant(
+            session, d.vault, d.index, case, actor=user.email, role=new.role,
+            channel=new.channel, name=new.name, phone=new.phone, language=new.language,
             guardian_consent=new.guardian_consent, public_url=d.settings.public_url,
             bot_username=bot_username, now=now)
         return ParticipantCreated(
@@ -172,8 +172,9 @@ async def invite(request: web.Request, user: User) -> web.StreamResponse:
     bot_username = await d.telegram_username()
 
     def apply(session: Session, case: Case, person: Participant) -> ParticipantCreated:
-        made = actions.new_invite(session, person, actor=user, public_url=d.settings.public_url,
-                                  bot_username=bot_username, now=now)
+        made = invites.new_invite(session, person, actor=user.email,
+                                  public_url=d.settings.public_url, bot_username=bot_username,
+                                  now=now)
         return ParticipantCreated(participant=participant_out(session, d.vault, person),
                                   invite_code=made.code, invite_url=made.url)
 
@@ -199,7 +200,8 @@ async def withdraw(request: web.Request, user: User) -> web.StreamResponse:
     now = d.now()
 
     def apply(session: Session, case: Case, person: Participant) -> ParticipantOut:
-        actions.withdraw_participant(session, person, actor=user, now=now)
+        participants.withdraw_participant(session, person, actor=user.email, via="dashboard",
+                                          now=now)
         return participant_out(session, d.vault, person)
 
     return out(await _on_person(request, user, apply))
@@ -212,7 +214,7 @@ async def ask(request: web.Request, user: User) -> web.StreamResponse:
     now = d.now()
 
     def apply(session: Session, case: Case, person: Participant) -> AskOut:
-        actions.ask_now(session, person, case, actor=user, now=now)
+        asking.ask_now(session, person, actor=user.email, now=now)
         return AskOut(participant_id=person.id, due_at=now)
 
     return out(await _on_person(request, user, apply), 202)
@@ -246,11 +248,10 @@ async def add_sessions(request: web.Request, user: User) -> web.StreamResponse:
 
     def add(session: Session) -> SessionList:
         case = visible_case(session, user, request.match_info["case_id"])
-        ids = actions.add_sessions(session, case, at=new.at, minutes=new.minutes,
-                                   every=new.every, until=new.until, zone=d.zone, actor=user,
-                                   now=now)
-        rows = [session.get(Meeting, i) for i in ids]
-        return SessionList(sessions=[_session_out(m) for m in rows if m is not None])
+        rows = sessions.add_sessions(session, case, at=new.at, minutes=new.minutes,
+                                     every=new.every, until=new.until, zone=d.zone,
+                                     actor=user.email, now=now)
+        return SessionList(sessions=[_session_out(m) for m in rows])
 
     return out(await d.run(add), 201)
 
@@ -264,11 +265,9 @@ async def cancel_session(request: web.Request, user: User) -> web.StreamResponse
 
     def apply(session: Session) -> Cancelled:
         case = visible_case(session, user, request.match_info["case_id"])
-        try:
-            count = actions.cancel_session(session, case, request.match_info["session_id"],
-                                           series=change.series, actor=user, now=now)
-        except LookupError:
-            raise NotFound("session") from None
+        count = sessions.cancel_session(session, request.match_info["session_id"],
+                                        series=change.series, actor=user.email, now=now,
+                                        case=case)
         return Cancelled(cancelled=count)
 
     return out(await d.run(apply))
@@ -298,16 +297,16 @@ async def export(request: web.Request, user: User) -> web.StreamResponse:
     """GET /api/v1/cases/{case_id}/export/{format}: pdf, csv, png, svg or json; audited."""
     d, lang = dash(request), lang_of(request)
     fmt = request.match_info["format"]
-    if fmt not in actions.EXPORTS:
+    if fmt not in exports.MEDIA_TYPES:
         raise NotFound("format")
     now = d.now()
 
     def make(session: Session) -> bytes:
         case = visible_case(session, user, request.match_info["case_id"])
-        return actions.export(session, d.vault, case, fmt, actor=user, lang=lang, now=now,
-                              via="api", rules=d.rules)
+        return exports.export_case(session, d.vault, case, fmt, actor=user.email, lang=lang,
+                                   now=now, via="api", rules=d.rules).body
 
     data = await d.run(make)
     response = web.Response(body=data)
-    response.headers["Content-Type"] = actions.EXPORTS[fmt]
+    response.headers["Content-Type"] = exports.MEDIA_TYPES[fmt]
     return response

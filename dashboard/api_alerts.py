@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlmodel import Session
 
+from casework import alerts as casework_alerts
 from dashboard.api_support import ApiError, body, case_alerts, endpoint, lang_of, out
 from dashboard.casedata import viewed_case, visible_case
 from dashboard.guard import dash
@@ -12,7 +13,7 @@ from dashboard.schemas import AlertAck, AlertsOut, StoredAlertOut
 from storage.models import User
 from storage.repo import alerts as repo
 from storage.repo.alerts import AlertView
-from storage.repo.errors import Conflict, NotFound
+from storage.repo.errors import Conflict
 
 
 def stored_alert_out(a: AlertView) -> StoredAlertOut:
@@ -24,13 +25,6 @@ def stored_alert_out(a: AlertView) -> StoredAlertOut:
         written_at=a.words_at, acknowledged_at=a.acknowledged_at,
         acknowledged_by=a.acknowledged_by, note=a.note, detail=a.detail,
         cleared_at=a.cleared_at)
-
-
-def _case_of(session: Session, alert_id: str) -> str | None:
-    try:
-        return repo.alert_case_id(session, alert_id)
-    except NotFound:
-        return None
 
 
 @endpoint
@@ -60,16 +54,12 @@ async def ack_alert(request: web.Request, user: User) -> web.StreamResponse:
 
     def apply(session: Session) -> StoredAlertOut:
         case = visible_case(session, user, request.match_info["case_id"])
-        alert_id = request.match_info["alert_id"]
-        if _case_of(session, alert_id) != case.id:
-            raise NotFound("alert")
         try:
-            repo.acknowledge(session, d.vault, alert_id=alert_id, user_id=user.id, via="api",
-                             note=change.note, now=now)
+            view = casework_alerts.acknowledge(session, d.vault, request.match_info["alert_id"],
+                                               by=user, note=change.note, via="api", now=now,
+                                               case=case)
         except Conflict as exc:
             raise ApiError(409, "conflict", str(exc)) from None
-        except ValueError as exc:
-            raise ApiError(422, "invalid", str(exc), "note") from None
-        return stored_alert_out(repo.alert_view(session, d.vault, alert_id))
+        return stored_alert_out(view)
 
     return out(await d.run(apply))

@@ -11,11 +11,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
+from casework.errors import Invalid
 from consent.agreements import state
-from dashboard import actions
 from dashboard.casedata import overview, shown_urgency
 from dashboard.guard import api_handler, json_error
-from dashboard.i18n import t
+from dashboard.i18n import error_key, t
 from dashboard.schemas import AgreementOut, AlertOut, CaseDetail, GoalOut, ParticipantOut
 from reports.alerts import case_status
 from reports.casefile import load_case_data
@@ -51,9 +51,9 @@ def endpoint(fn: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRespon
             return json_error(exc.status, exc.code, exc.message, **extra)
         except NotFound as exc:
             return json_error(404, "not_found", f"no such {exc} (or it is not yours)")
-        except actions.Invalid as exc:
+        except Invalid as exc:
             extra = {"field": exc.field} if exc.field else {}
-            return json_error(422, "invalid", t(exc.key, "en"), **extra)
+            return json_error(422, "invalid", t(error_key(exc.code), "en"), **extra)
 
     return api_handler(wrapped)
 

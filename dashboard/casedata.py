@@ -8,6 +8,7 @@ from typing import cast
 
 from sqlmodel import Session, col, select
 
+from casework.cases import may_act_on
 from consent import audit
 from consent.agreements import SELF_CONSENT_AGE, AgreementState, age_on, state
 from dashboard.i18n import t
@@ -32,8 +33,8 @@ HELD_DAYS = 8  # held sessions stay on the case page this long; exports keep the
 
 
 def may_see(user: User, case: Case) -> bool:
-    """A caseworker sees their own cases; an admin sees all."""
-    return user.role == "admin" or case.caseworker_id == user.id
+    """A caseworker sees their own cases; an admin sees all (the same rule as acting)."""
+    return may_act_on(user, case)
 
 
 def visible_case(session: Session, user: User, case_id: str) -> Case:

@@ -31,3 +31,8 @@ def t(key: str, language: str = DEFAULT, **values: object) -> str:
     lang = language_or_default(language)
     text = catalogue(lang).get(key) or catalogue(DEFAULT).get(key) or key
     return text % values if values else text
+
+
+def error_key(code: str) -> str:
+    """The catalogue key of a refused case action's stable code (casework.errors.CODES)."""
+    return f"error.{code}"

@@ -9,9 +9,12 @@ from email.message import EmailMessage
 from aiohttp import web
 from sqlmodel import Session, col, select
 
+from casework import users as casework_users
+from casework.errors import Invalid
 from consent import audit
-from dashboard import accounts, actions
+from dashboard import accounts
 from dashboard.guard import Viewer, admin_only, dash, not_found, page_handler
+from dashboard.i18n import error_key
 from dashboard.pages_cases import field
 from dashboard.render import page, secure
 from reports.casefile import load_case_data
@@ -57,11 +60,11 @@ async def user_add(request: web.Request, me: Viewer) -> web.StreamResponse:
     form = await request.post()
     now = d.now()
     try:
-        await d.run(lambda s: actions.add_user(
-            s, me.user, email=field(form, "email", 254), role=field(form, "role"),
+        await d.run(lambda s: casework_users.add_user(
+            s, actor=me.user.email, email=field(form, "email", 254), role=field(form, "role"),
             password=field(form, "password", 1024), now=now))
-    except actions.Invalid as exc:
-        return await _users_page(request, me, error=exc.key, status=400)
+    except Invalid as exc:
+        return await _users_page(request, me, error=error_key(exc.code), status=400)
     raise web.HTTPSeeOther(location="/users?done=user_added")
 
 

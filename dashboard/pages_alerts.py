@@ -5,20 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 from sqlmodel import Session
 
-from dashboard import actions
+from casework import alerts as casework_alerts
+from casework.errors import Invalid
 from dashboard.casedata import visible_case
 from dashboard.guard import Viewer, dash, not_found, page_handler
+from dashboard.i18n import error_key
 from dashboard.pages_cases import back, field
-from storage.repo import alerts as repo
 from storage.repo.alerts import NOTE_MAX
 from storage.repo.errors import Conflict, NotFound
-
-
-def _case_of(session: Session, alert_id: str) -> str | None:
-    try:
-        return repo.alert_case_id(session, alert_id)
-    except NotFound:
-        return None
 
 
 @page_handler
@@ -32,22 +26,17 @@ async def alert_ack(request: web.Request, me: Viewer) -> web.StreamResponse:
 
     def apply(session: Session) -> None:
         case = visible_case(session, me.user, case_id)
-        if _case_of(session, alert_id) != case.id:
-            raise NotFound("alert")
-        if not note or len(note) > NOTE_MAX:
-            raise actions.Invalid("error.alert_note", "note")
-        try:
-            repo.acknowledge(session, d.vault, alert_id=alert_id, user_id=me.user.id,
-                             note=note, now=now)
-        except Conflict:
-            raise actions.Invalid("error.alert_done") from None
+        casework_alerts.acknowledge(session, d.vault, alert_id, by=me.user, note=note,
+                                    via="dashboard", now=now, case=case)
 
     try:
         await d.run(apply)
     except NotFound:
         return not_found(request, me)
-    except actions.Invalid as exc:
-        raise back(case_id, error=exc.key, anchor="alerts") from None
+    except Invalid as exc:
+        raise back(case_id, error=error_key(exc.code), anchor="alerts") from None
+    except Conflict:
+        raise back(case_id, error="error.alert_done", anchor="alerts") from None
     if field(form, "from") == "list":
         raise web.HTTPSeeOther(location="/?done=alert_ack")
     raise back(case_id, done="alert_ack", anchor="alerts")

@@ -10,12 +10,13 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlmodel import Session
 
+from casework import cases, exports, sessions
+from casework.errors import Invalid
 from consent import audit
-from dashboard import actions
 from dashboard.alertdata import AlertRow, case_alert_rows, open_alert_rows
 from dashboard.casedata import CaseRow, case_rows, overview, visible_case
 from dashboard.guard import Viewer, dash, not_found, page_handler
-from dashboard.i18n import catalogue
+from dashboard.i18n import catalogue, error_key
 from dashboard.render import page
 from reports.casefile import load_case_data
 from reports.graph import render_progress
@@ -65,7 +66,7 @@ def _new_case_page(request: web.Request, me: Viewer, *, error: str | None = None
     d = dash(request)
     return page(request, "case_new.html", {
         "me": me.user, "csrf": me.csrf, "error": error, "values": values or {},
-        "cadences": actions.cadences()}, zone=d.zone, lang=me.lang, status=status)
+        "cadences": cases.cadences()}, zone=d.zone, lang=me.lang, status=status)
 
 
 @page_handler
@@ -86,13 +87,18 @@ async def case_create(request: web.Request, me: Viewer) -> web.StreamResponse:
     except ValueError:
         return _new_case_page(request, me, error="error.birth_date", values=values, status=400)
     now = d.now()
+    def create(session: Session) -> Case:
+        owner = cases.caseworker_for(session, me.user, values["caseworker_email"] or None)
+        return cases.create_case(session, d.vault, actor=me.user.email, caseworker=owner,
+                                 ref=values["ref"], child_name=values["child_name"],
+                                 birth_date=born, cadence=values["cadence"] or "law-minimum",
+                                 now=now)
+
     try:
-        case = await d.run(lambda s: actions.create_case(
-            s, d.vault, me.user, ref=values["ref"], child_name=values["child_name"],
-            birth_date=born, cadence=values["cadence"] or "law-minimum",
-            caseworker_email=values["caseworker_email"] or None, now=now))
-    except actions.Invalid as exc:
-        return _new_case_page(request, me, error=exc.key, values=values, status=400)
+        case = await d.run(create)
+    except Invalid as exc:
+        return _new_case_page(request, me, error=error_key(exc.code), values=values,
+                              status=400)
     raise web.HTTPSeeOther(location=f"/cases/{case.id}?done=case_created")
 
 
@@ -116,7 +122,7 @@ async def case_page(request: web.Request, me: Viewer) -> web.StreamResponse:
     error = request.query.get("error", "")
     return page(request, "case.html", {
         "me": me.user, "csrf": me.csrf, "o": view, "alerts": alerts,
-        "cadences": actions.cadences(),
+        "cadences": cases.cadences(),
         "error": error if error.startswith("error.") and error in catalogue(me.lang) else None,
         "now": now}, zone=d.zone, lang=me.lang)
 
@@ -150,15 +156,16 @@ async def case_export(request: web.Request, me: Viewer) -> web.StreamResponse:
 
     def make(session: Session) -> tuple[Case, bytes]:
         case = visible_case(session, me.user, request.match_info["case_id"])
-        return case, actions.export(session, d.vault, case, fmt, actor=me.user,
-                                    lang=me.lang, now=now, rules=d.rules)
+        return case, exports.export_case(session, d.vault, case, fmt, actor=me.user.email,
+                                         lang=me.lang, now=now, via="dashboard",
+                                         rules=d.rules).body
 
     try:
         case, body = await d.run(make)
     except NotFound:
         return not_found(request, me)
     response = web.Response(body=body)
-    response.headers["Content-Type"] = actions.EXPORTS[fmt]
+    response.headers["Content-Type"] = exports.MEDIA_TYPES[fmt]
     response.headers["Content-Disposition"] = \
         f'attachment; filename="{filename(case, now, fmt)}"'
     return response
@@ -178,8 +185,8 @@ async def _change(request: web.Request, me: Viewer, change: Any, *, anchor: str,
         await d.run(apply)
     except (NotFound, LookupError):
         return not_found(request, me)
-    except actions.Invalid as exc:
-        raise back(case_id, error=exc.key, anchor=anchor) from None
+    except Invalid as exc:
+        raise back(case_id, error=error_key(exc.code), anchor=anchor) from None
     raise back(case_id, done=done, anchor=anchor)
 
 
@@ -188,9 +195,9 @@ async def case_goals(request: web.Request, me: Viewer) -> web.StreamResponse:
     """POST /cases/{case_id}/goals: the child's goals, in their own words."""
     d = dash(request)
     now = d.now()
-    return await _change(request, me, lambda s, case, form: actions.set_goals(
-        s, d.vault, case, [field(form, f"goal{i}", 300) for i in (1, 2, 3)], actor=me.user,
-        now=now), anchor="goals", done="goals")
+    return await _change(request, me, lambda s, case, form: cases.set_goals(
+        s, d.vault, case, [field(form, f"goal{i}", 300) for i in (1, 2, 3)],
+        actor=me.user.email, now=now), anchor="goals", done="goals")
 
 
 @page_handler
@@ -198,9 +205,9 @@ async def case_cadence(request: web.Request, me: Viewer) -> web.StreamResponse:
     """POST /cases/{case_id}/cadence: a shipped cadence, or an override for this case."""
     d = dash(request)
     now = d.now()
-    return await _change(request, me, lambda s, case, form: actions.set_cadence(
+    return await _change(request, me, lambda s, case, form: cases.set_cadence(
         s, case, name=field(form, "cadence"), override=field(form, "cadence_override", 300),
-        actor=me.user, now=now), anchor="plan", done="cadence")
+        actor=me.user.email, now=now), anchor="plan", done="cadence")
 
 
 def _session_fields(form: MultiDictProxy[Any]) -> tuple[datetime, int, str | None, date | None]:
@@ -210,7 +217,7 @@ def _session_fields(form: MultiDictProxy[Any]) -> tuple[datetime, int, str | Non
         minutes = int(field(form, "minutes") or "45")
         until = date.fromisoformat(field(form, "until")) if field(form, "until") else None
     except ValueError:
-        raise actions.Invalid("error.session_time", "at") from None
+        raise Invalid("session_time", "at") from None
     return at, minutes, field(form, "every") or None, until
 
 
@@ -222,8 +229,8 @@ async def session_add(request: web.Request, me: Viewer) -> web.StreamResponse:
 
     def add(session: Session, case: Case, form: MultiDictProxy[Any]) -> None:
         at, minutes, every, until = _session_fields(form)
-        actions.add_sessions(session, case, at=at, minutes=minutes, every=every, until=until,
-                             zone=d.zone, actor=me.user, now=now)
+        sessions.add_sessions(session, case, at=at, minutes=minutes, every=every,
+                              until=until, zone=d.zone, actor=me.user.email, now=now)
 
     return await _change(request, me, add, anchor="plan", done="session_added")
 
@@ -233,6 +240,6 @@ async def session_cancel(request: web.Request, me: Viewer) -> web.StreamResponse
     """POST /cases/{case_id}/sessions/{session_id}/cancel: cancel (the rest of) a series."""
     d = dash(request)
     now = d.now()
-    return await _change(request, me, lambda s, case, form: actions.cancel_session(
-        s, case, request.match_info["session_id"], series=field(form, "series") == "1",
-        actor=me.user, now=now), anchor="plan", done="session_cancelled")
+    return await _change(request, me, lambda s, case, form: sessions.cancel_session(
+        s, request.match_info["session_id"], series=field(form, "series") == "1",
+        actor=me.user.email, now=now, case=case), anchor="plan", done="session_cancelled")

@@ -9,10 +9,12 @@ from aiohttp import web
 from markupsafe import Markup
 from sqlmodel import Session
 
-from dashboard import actions
+from casework import asking, invites, participants
+from casework.errors import Invalid
+from casework.invites import Invitation
 from dashboard.casedata import role_name, visible_case, visible_participant
 from dashboard.guard import Viewer, dash, not_found, page_handler
-from dashboard.i18n import t
+from dashboard.i18n import error_key, t
 from dashboard.pages_cases import back, field
 from dashboard.render import page
 from storage.models import Case, Participant
@@ -26,7 +28,7 @@ def qr_svg(text: str, title: str) -> Markup:
                                   title=title, svgclass="qr"))
 
 
-def _invite_page(request: web.Request, me: Viewer, case: Case, invite: actions.Invitation,
+def _invite_page(request: web.Request, me: Viewer, case: Case, invite: Invitation,
                  child_name: str | None) -> web.Response:
     d = dash(request)
     person = invite.participant
@@ -35,7 +37,7 @@ def _invite_page(request: web.Request, me: Viewer, case: Case, invite: actions.I
         "me": me.user, "csrf": me.csrf, "case": case, "invite": invite, "qr": qr,
         "role": role_name(person.role, me.lang), "name": child_name,
         "bot_missing": person.channel == "telegram" and not invite.url,
-        "expires_days": 365 if person.channel == "webchat" else 14}, zone=d.zone, lang=me.lang)
+        "expires_days": invites.lifetime(person.channel).days}, zone=d.zone, lang=me.lang)
 
 
 @page_handler
@@ -47,10 +49,10 @@ async def participant_add(request: web.Request, me: Viewer) -> web.StreamRespons
     settings = d.settings
     bot_username = await d.telegram_username()
 
-    def add(session: Session) -> tuple[Case, actions.Invitation, str | None]:
+    def add(session: Session) -> tuple[Case, Invitation, str | None]:
         case = visible_case(session, me.user, request.match_info["case_id"])
-        invite = actions.add_participant(
-            session, d.vault, d.index, me.user, case, role=field(form, "role"),
+        invite = participants.add_participant(
+            session, d.vault, d.index, case, actor=me.user.email, role=field(form, "role"),
             channel=field(form, "channel"), name=field(form, "name", 120),
             phone=field(form, "phone", 40), language=field(form, "language") or "da",
             guardian_consent=field(form, "guardian") == "1", public_url=settings.public_url,
@@ -61,8 +63,9 @@ async def participant_add(request: web.Request, me: Viewer) -> web.StreamRespons
         case, invite, name = await d.run(add)
     except NotFound:
         return not_found(request, me)
-    except actions.Invalid as exc:
-        raise back(request.match_info["case_id"], error=exc.key, anchor="raters") from None
+    except Invalid as exc:
+        raise back(request.match_info["case_id"], error=error_key(exc.code),
+                   anchor="raters") from None
     if invite.code is None:
         raise back(case.id, done="participant_added", anchor="raters")
     return _invite_page(request, me, case, invite, name)
@@ -76,10 +79,10 @@ async def participant_invite(request: web.Request, me: Viewer) -> web.StreamResp
     settings = d.settings
     bot_username = await d.telegram_username()
 
-    def make(session: Session) -> tuple[Case, actions.Invitation, str | None]:
+    def make(session: Session) -> tuple[Case, Invitation, str | None]:
         case = visible_case(session, me.user, request.match_info["case_id"])
         person = visible_participant(session, case, request.match_info["participant_id"])
-        invite = actions.new_invite(session, person, actor=me.user,
+        invite = invites.new_invite(session, person, actor=me.user.email,
                                     public_url=settings.public_url,
                                     bot_username=bot_username, now=now)
         return case, invite, d.vault.open(session, person, "name")
@@ -88,8 +91,9 @@ async def participant_invite(request: web.Request, me: Viewer) -> web.StreamResp
         case, invite, name = await d.run(make)
     except NotFound:
         return not_found(request, me)
-    except actions.Invalid as exc:
-        raise back(request.match_info["case_id"], error=exc.key, anchor="raters") from None
+    except Invalid as exc:
+        raise back(request.match_info["case_id"], error=error_key(exc.code),
+                   anchor="raters") from None
     return _invite_page(request, me, case, invite, name)
 
 
@@ -108,8 +112,8 @@ async def _person_change(request: web.Request, me: Viewer, change: Any, *, done:
         await d.run(apply)
     except NotFound:
         return not_found(request, me)
-    except actions.Invalid as exc:
-        raise back(case_id, error=exc.key, anchor="raters") from None
+    except Invalid as exc:
+        raise back(case_id, error=error_key(exc.code), anchor="raters") from None
     raise back(case_id, done=done, anchor="raters")
 
 
@@ -119,8 +123,9 @@ async def participant_guardian(request: web.Request, me: Viewer) -> web.StreamRe
     d = dash(request)
     now = d.now()
     return await _person_change(request, me, lambda s, _case, person:
-                                actions.record_guardian(s, d.vault, person, actor=me.user,
-                                                        now=now), done="guardian")
+                                participants.record_guardian(s, d.vault, person,
+                                                             actor=me.user.email, now=now),
+                                done="guardian")
 
 
 @page_handler
@@ -129,7 +134,8 @@ async def participant_withdraw(request: web.Request, me: Viewer) -> web.StreamRe
     d = dash(request)
     now = d.now()
     return await _person_change(request, me, lambda s, _case, person:
-                                actions.withdraw_participant(s, person, actor=me.user, now=now),
+                                participants.withdraw_participant(
+                                    s, person, actor=me.user.email, via="dashboard", now=now),
                                 done="withdrawn")
 
 
@@ -138,5 +144,5 @@ async def participant_ask(request: web.Request, me: Viewer) -> web.StreamRespons
     """POST .../ask: ask for a rating now, outside the cadence."""
     d = dash(request)
     now = d.now()
-    return await _person_change(request, me, lambda s, case, person: actions.ask_now(
-        s, person, case, actor=me.user, now=now), done="asked")
+    return await _person_change(request, me, lambda s, _case, person: asking.ask_now(
+        s, person, actor=me.user.email, now=now), done="asked")

@@ -8,12 +8,13 @@ import sys
 from sqlmodel import Session, func, select
 
 from bot.cli.output import CommandError, Output
+from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
+from casework.users import add_user
 from consent import audit
 from storage import migrate
 from storage.db import session_scope
-from storage.models import DataKey
-from storage.repo.users import create_user
+from storage.models import DataKey, utcnow
 
 
 def cmd_migrate(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
@@ -33,9 +34,8 @@ def cmd_user_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
         if not password:
             raise CommandError("--password-stdin was given but standard input was empty")
     with session_scope(rt.engine) as session:
-        user = create_user(session, email=args.email, role=args.role, password=password)
-        audit.append(session, actor="cli", action="user.add", target=f"user:{user.id}",
-                     detail=f"role={user.role}")
+        user = add_user(session, actor=actor(), email=args.email, role=args.role,
+                        password=password, now=utcnow())
     out.result({"ok": True, "user_id": user.id, "email": user.email, "role": user.role},
                f"user {user.email} ({user.role}) created: {user.id}")
 

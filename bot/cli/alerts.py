@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import Any
 
 from sqlmodel import Session
 
 from bot.cli.output import CommandError, Output
+from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
+from casework.alerts import acknowledge
+from storage.db import session_scope
 from storage.models import Case, utcnow
 from storage.repo import alerts
 from storage.repo.alerts import AlertView
@@ -55,16 +57,9 @@ def cmd_alert_ack(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """Acknowledge an alert by a user, with a note: a safety alert is assessed (its
     escalation stops), a scoring rule's alert is marked as noted."""
     now = utcnow()
-    with Session(rt.engine) as session:
-        user = require_user(session, args.by)
-        case = session.get(Case, alerts.alert_case_id(session, args.alert))
-        if case is None or (user.role != "admin" and case.caseworker_id != user.id):
-            raise CommandError(f"{user.email} cannot assess alerts of case "
-                               f"{case.id if case else '?'}: it is not their case")
-        alerts.acknowledge(session, rt.vault, alert_id=args.alert, user_id=user.id,
-                           note=args.note, now=now, via=f"cli:{getpass.getuser()}")
-        view = alerts.alert_view(session, rt.vault, args.alert)
-        session.commit()
+    with session_scope(rt.engine) as session:
+        view = acknowledge(session, rt.vault, args.alert, by=require_user(session, args.by),
+                           note=args.note, via=actor(), now=now)
     after = "its escalation is cancelled" if view.rule == alerts.SAFETY else "marked as noted"
     out.result({"ok": True, **_item(view)},
                f"alert {view.id} acknowledged by {view.acknowledged_by}; {after}")

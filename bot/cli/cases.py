@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import date, datetime
 
 from bot.channels.telegram.username import bot_username_now
 from bot.cli.output import CommandError, Output
+from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
-from consent import agreements, audit, links
-from scheduler.recurrence import expand, parse_every
-from scheduler.windows import BadWindow, ensure_compatible, parse_quiet_hours, parse_window
+from casework import cases as casework_cases
+from casework import invites, participants, sessions
+from casework.invites import Invitation
 from storage.db import session_scope
 from storage.models import utcnow
-from storage.repo import cases, meetings
+from storage.repo import cases
 from storage.repo.users import require_user
 
 
@@ -28,13 +28,12 @@ def _date(text: str, flag: str) -> date:
 def cmd_case_create(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """A new case for a child, owned by a caseworker."""
     born = _date(args.birth_date, "--birth-date")
-    if born > date.today():
-        raise CommandError("--birth-date is in the future")
+    now = utcnow()
     with session_scope(rt.engine) as session:
         worker = require_user(session, args.caseworker)
-        case = cases.create_case(session, rt.vault, ref=args.ref, child_name=args.child_name,
-                                 birth_date=born, caseworker_id=worker.id, cadence=args.cadence)
-        audit.append(session, actor="cli", action="case.create", target=f"case:{case.id}")
+        case = casework_cases.create_case(session, rt.vault, actor=actor(), caseworker=worker,
+                                          ref=args.ref, child_name=args.child_name,
+                                          birth_date=born, cadence=args.cadence, now=now)
     out.result({"ok": True, "case_id": case.id, "ref": case.ref, "cadence": case.cadence},
                f"case {case.ref} created: {case.id}")
 
@@ -44,8 +43,9 @@ def _bot_username(rt: Runtime, channel: str) -> str | None:
     return bot_username_now(rt.settings) if channel == "telegram" else None
 
 
-def _invite_lines(rt: Runtime, channel: str, issued: links.Issued) -> list[str]:
-    lines = [f"invite code: {issued.code}" + (" (single use, 14 days)"
+def _invite_lines(rt: Runtime, channel: str, issued: Invitation) -> list[str]:
+    days = invites.lifetime(channel).days
+    lines = [f"invite code: {issued.code}" + (f" (single use, {days} days)"
                                               if channel == "telegram" else "")]
     if issued.url:
         lines.append(f"invite link: {issued.url}")
@@ -63,42 +63,22 @@ def _invite_lines(rt: Runtime, channel: str, issued: links.Issued) -> list[str]:
 def cmd_participant_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """Add a rater; chat participants get a single-use invite link and code."""
     now = utcnow()
-    actor = f"cli:{getpass.getuser()}"
+    window = participants.contact_window(args.window, quiet_hours=rt.settings.quiet_hours)
     bot_username = _bot_username(rt, args.channel)
     with session_scope(rt.engine) as session:
         case = cases.get_case(session, args.case)
-        window = _window(args.window, rt)
-        person = cases.add_participant(
-            session, rt.vault, rt.index, case=case, role=args.role, channel=args.channel,
-            language=args.language, name=args.name, phone=args.phone,
+        issued = participants.add_participant(
+            session, rt.vault, rt.index, case, actor=actor(), role=args.role,
+            channel=args.channel, name=args.name, phone=args.phone, language=args.language,
+            guardian_consent=args.guardian_consent, public_url=rt.settings.public_url,
+            bot_username=bot_username, now=now,
             rates_sessions={"sessions": True, "cadence": False}.get(args.rates or ""),
-            contact_window=window,
-        )
-        if args.guardian_consent:
-            view = cases.view_participant(session, rt.vault, person)
-            if args.role != "child" or view.birth_date is None:
-                raise CommandError("--guardian-consent is for a child; the participant is a "
-                                   f"{args.role}")
-            age = agreements.age_on(view.birth_date, now.date())
-            if age >= agreements.SELF_CONSENT_AGE:
-                raise CommandError(f"the child is {age}: from 15 a child decides alone, and is "
-                                   "asked in the chat")
-            agreements.record(session, person, action="given", given_by="guardian",
-                              recorded_by=actor, at=now, age_at_time=age)
-            audit.append(session, actor=actor, action="consent.guardian",
-                         target=f"participant:{person.id}")
-        audit.append(session, actor=actor, action="participant.add",
-                     target=f"participant:{person.id}", detail=f"role={args.role}")
-        issued = None
-        if args.channel in ("telegram", "webchat"):
-            # A Telegram code links a chat once; a web-chat code is the page itself, reused.
-            issued = links.issue_invite(session, person, actor=actor, now=now,
-                                        public_url=rt.settings.public_url,
-                                        bot_username=bot_username)
+            window=window)
+    person = issued.participant
     result: dict[str, object] = {"ok": True, "participant_id": person.id, "case_id": case.id,
                                  "role": person.role, "channel": person.channel}
     lines = [f"{args.role} added to case {case.ref}: {person.id}"]
-    if issued:
+    if issued.code is not None:
         result.update(invite_url=issued.url, invite_code=issued.code)
         lines += _invite_lines(rt, args.channel, issued)
     out.result(result, "\n".join(lines))
@@ -112,41 +92,20 @@ def cmd_participant_invite(rt: Runtime, args: argparse.Namespace, out: Output) -
     now = utcnow()
     with session_scope(rt.engine) as session:
         person = cases.get_participant(session, args.participant)
-        if not links.may_invite(person):
-            raise CommandError(f"participant {person.id} ({person.channel}, {person.status}) "
-                               "gets no invite: only chat raters (telegram, webchat) who take "
-                               "part do")
-        issued = links.issue_invite(session, person, actor=f"cli:{getpass.getuser()}",
-                                    now=now, public_url=rt.settings.public_url,
-                                    bot_username=bot_username)
+        issued = invites.new_invite(session, person, actor=actor(),
+                                    public_url=rt.settings.public_url,
+                                    bot_username=bot_username, now=now)
     out.result({"ok": True, "participant_id": person.id, "channel": person.channel,
                 "invite_url": issued.url, "invite_code": issued.code,
                 "revoked": issued.revoked},
                "\n".join([f"new invite for {person.id}", *_invite_lines(rt, channel, issued)]))
 
 
-def _window(text: str | None, rt: Runtime) -> str | None:
-    """A contact window, checked now so the sweep never meets an unreadable one."""
-    if not text:
-        return None
-    try:
-        window = parse_window(text)
-        ensure_compatible(parse_quiet_hours(rt.settings.quiet_hours), window)
-    except BadWindow as exc:
-        raise CommandError(str(exc)) from None
-    return str(window)
-
-
 def cmd_session_cancel(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """Cancel a session, or it and the rest of its series; its unsent prompts go too."""
     with session_scope(rt.engine) as session:
-        try:
-            count = meetings.cancel_meetings(session, args.session, series=args.series,
-                                             at=utcnow())
-        except LookupError as exc:
-            raise CommandError(str(exc)) from None
-        audit.append(session, actor="cli", action="session.cancel",
-                     target=f"session:{args.session}", detail=f"count={count}")
+        count = sessions.cancel_session(session, args.session, series=args.series,
+                                        actor=actor(), now=utcnow())
     out.result({"ok": True, "cancelled": count}, f"{count} session(s) cancelled")
 
 
@@ -157,21 +116,13 @@ def cmd_session_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     except ValueError:
         raise CommandError(f"--at must be ISO 8601 like 2026-12-01T15:00, got {args.at!r}"
                            ) from None
+    until = _date(args.until, "--until") if args.until else None
     zone = rt.settings.zone
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=zone)
-    if bool(args.every) != bool(args.until):
-        raise CommandError("--every and --until go together, e.g. --every 1w --until 2027-03-01")
-    if args.every:
-        starts = expand(at, parse_every(args.every), _date(args.until, "--until"), zone)
-    else:
-        starts = [at]
     with session_scope(rt.engine) as session:
         case = cases.get_case(session, args.case)
-        rows = meetings.add_meetings(session, case_id=case.id, starts=starts,
-                                     minutes=args.minutes)
-        audit.append(session, actor="cli", action="session.add", target=f"case:{case.id}",
-                     detail=f"count={len(rows)}")
+        rows = sessions.add_sessions(session, case, at=at, minutes=args.minutes,
+                                     every=args.every, until=until, zone=zone, actor=actor(),
+                                     now=utcnow())
     out.result({"ok": True, "case_id": case.id, "session_ids": [r.id for r in rows],
                 "series_id": rows[0].series_id,
                 "starts_at": [r.starts_at.isoformat() for r in rows]},

@@ -16,11 +16,12 @@ from sqlmodel import Session, func, select
 
 from bot.cli.output import CommandError, Output
 from bot.runtime.parts import Runtime
+from casework.invites import new_invite
 from consent import agreements, audit
 from storage import migrate
 from storage.db import session_scope
 from storage.models import Case, Conversation, DuePrompt, Meeting, Participant, User, new_id
-from storage.repo import cases, invites
+from storage.repo import cases
 from storage.repo.answers import ItemScore, record_answer, record_free_text
 from storage.repo.users import create_user
 
@@ -182,9 +183,11 @@ def _seed_case(session: Session, rt: Runtime, worker: User, story: Story, now: d
             _survey(session, rt, person, None if rater.role == "teacher" else meeting,
                     at if rater.role != "teacher" else at - timedelta(days=3),
                     parts, rater.comments.get(week))
-        token = invites.create_invite(session, person, now=now, ttl=timedelta(days=365))
+        # The same invite (and lifetime, and link) a caseworker gives; audited as the demo's.
+        invite = new_invite(session, person, actor="demo", public_url=rt.settings.public_url,
+                            bot_username=None, now=now)
         links.append({"participant_id": person.id, "role": rater.role, "name": rater.name,
-                      "webchat_url": f"{rt.settings.public_url}/chat/{token}"})
+                      "webchat_url": invite.url or ""})
     audit.append(session, actor="demo", action="case.create", target=f"case:{case.id}",
                  detail="demo", at=now)
     return {"case_id": case.id, "ref": case.ref, "participants": links}

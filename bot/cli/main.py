@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 
 from bot.cli import admin, alerts, cases, demo, messaging, records
 from bot.cli.output import CommandError, Output
+from bot.cli.refusals import refused
 from bot.runtime.parts import Runtime
 from bot.runtime.settings import SettingsError, load_settings
+from casework.errors import Invalid
 from storage.blind_index import InvalidPhoneNumber
 from storage.crypto import CryptoError
 from storage.db import DatabaseUnavailable
@@ -155,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rt = Runtime(load_settings())
         try:
             args.handler(rt, args, out)
+        except Invalid as exc:  # a refused case action: the operator's line for its code
+            raise refused(exc) from None
         finally:
             rt.close()
     except EXPECTED as exc:

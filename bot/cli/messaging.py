@@ -4,35 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import uuid
 
-from sqlmodel import Session
-
-from bot.cli.output import CommandError, Output
+from bot.cli.output import Output
+from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
-from consent import audit
+from casework.asking import ask_now
 from reports.mailer import Mailer, outbox_dir
 from reports.mailjobs import MailConfig, send_digests
-from scheduler.prompts import add_prompt
-from storage.models import Case, Participant, utcnow
+from storage.db import session_scope
+from storage.models import utcnow
+from storage.repo.cases import get_participant
 
 
 def cmd_survey_send(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """Ask now, outside the cadence: the running server's next sweep starts the survey."""
     now = utcnow()
-    with Session(rt.engine) as session:
-        person = session.get(Participant, args.participant)
-        if person is None:
-            raise CommandError(f"no participant {args.participant}")
-        case = session.get(Case, person.case_id)
-        if person.status != "active" or case is None or case.status != "open":
-            raise CommandError(f"participant {person.id} cannot be asked: they are "
-                               f"{person.status}, the case is {case.status if case else '?'}")
-        key = f"adhoc:{uuid.uuid4().hex}"
-        add_prompt(session, participant=person, kind="adhoc", dedupe_key=key, due_at=now)
-        audit.append(session, actor="cli", action="survey.send",
-                     target=f"participant:{person.id}", at=now)
-        session.commit()
+    with session_scope(rt.engine) as session:
+        ask_now(session, get_participant(session, args.participant), actor=actor(), now=now)
     out.result({"ok": True, "participant_id": args.participant, "due_at": now.isoformat()},
                f"survey queued for {args.participant}; `stemme serve` starts it within "
                f"{rt.settings.sweep_seconds:g} s (quiet hours wait for morning)")

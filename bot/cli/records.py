@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 from pathlib import Path
 
 from sqlmodel import Session
 
 from bot.cli.output import CommandError, Output
+from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
-from consent import audit
+from casework.exports import export_case, export_participant
 from consent.access import participant_export
 from consent.erasure import ErasureError, erase, retire_old_masters
 from consent.retention import closed_for_review
 from reports.casefile import load_case_data
-from reports.export import export_csv, export_document, export_json
-from reports.graph import render_progress
-from reports.journal import journal_pdf
+from reports.export import export_document
+from storage.db import session_scope
 from storage.models import Case, Participant, utcnow
-
-CASE_FORMATS = ("png", "svg", "pdf", "csv", "json")
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
+from storage.repo.cases import get_case
 
 
 def cmd_export(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
@@ -35,46 +29,29 @@ def cmd_export(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     if args.participant:
         if args.format != "json":
             raise CommandError("a participant's own data is exported as --format json")
-        with Session(rt.engine) as session:
+        with session_scope(rt.engine) as session:
             try:
-                document = participant_export(session, rt.vault, args.participant, now=now)
+                document = export_participant(session, rt.vault, args.participant,
+                                              actor=actor(), now=now)
             except LookupError as exc:
                 raise CommandError(str(exc)) from None
-            audit.append(session, actor=_actor(), action="export.participant",
-                         target=f"participant:{args.participant}", detail="art15", at=now)
             target.write_text(json.dumps(document, ensure_ascii=False, indent=2, default=str),
                               encoding="utf-8")
-            session.commit()
         out.result({"ok": True, "participant_id": args.participant, "out": str(target),
                     "answers": len(document["answers"])},
                    f"wrote {target} ({len(document['answers'])} answers)")
         return
-    if args.format not in CASE_FORMATS:
-        raise CommandError(f"--format must be one of {', '.join(CASE_FORMATS)}")
-    rules = rt.settings.rules.rules
-    with Session(rt.engine) as session:
-        try:
-            case = load_case_data(session, rt.vault, args.case, now=now,
-                                  comments=args.format in ("pdf", "json"))
-        except LookupError as exc:
-            raise CommandError(str(exc)) from None
+    with session_scope(rt.engine) as session:
+        case = get_case(session, args.case)
         with out.progress(f"exporting {args.format}", 1) as step:
-            if args.format == "json":
-                export_json(case, path=target, rules=rules)
-            elif args.format == "csv":
-                export_csv(case, path=target)
-            elif args.format == "pdf":
-                journal_pdf(case, generated_by=_actor(), generated_at=now, path=target,
-                            rules=rules)
-            else:
-                render_progress(case, args.format, path=target, rules=rules)
+            exported = export_case(session, rt.vault, case, args.format, actor=actor(),
+                                   lang="da", now=now, via="cli", rules=rt.settings.rules.rules)
+            # Written inside the transaction: no export is audited that was not written.
+            target.write_bytes(exported.body)
             step()
-        audit.append(session, actor=_actor(), action=f"export.{args.format}",
-                     target=f"case:{args.case}", at=now)
-        session.commit()
     out.result({"ok": True, "case_id": args.case, "format": args.format, "out": str(target),
-                "answers": len(case.answers)},
-               f"wrote {target} ({len(case.answers)} item answers)")
+                "answers": exported.answers},
+               f"wrote {target} ({exported.answers} item answers)")
 
 
 def cmd_erase(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
@@ -100,7 +77,7 @@ def cmd_erase(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
         try:
             report = erase(session, rt.vault, case_id=args.case,
                            participant_id=args.participant, export=document, export_path=path,
-                           actor=_actor(), now=now)
+                           actor=actor(), now=now)
         except ErasureError as exc:
             raise CommandError(str(exc)) from None
         session.commit()

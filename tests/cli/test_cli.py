@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None
     return code, json.loads(out[0])
 
 
+def last_sunday_of_october(year: int) -> date:
+    """The day summer time ends in Denmark (the EU's rule)."""
+    day = date(year, 10, 31)
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
 def test_a_case_is_set_up_from_the_command_line(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,12 +67,16 @@ def test_a_case_is_set_up_from_the_command_line(
     code, parent = run(capsys, "participant", "add", "--case", case["case_id"], "--role",
                        "parent", "--channel", "sms", "--phone", "12345678")
     assert code == 0 and "invite_code" not in parent
+    summer_ends = last_sunday_of_october(date.today().year + 1)  # sessions are ahead of now
+    first = summer_ends - timedelta(days=3)  # the Thursday before
     code, sessions = run(capsys, "session", "add", "--case", case["case_id"], "--at",
-                         "2026-10-22T15:00", "--every", "1w", "--until", "2026-11-05")
+                         f"{first}T15:00", "--every", "1w", "--until",
+                         str(first + timedelta(weeks=2)))
     assert code == 0
-    # 15:00 in Copenhagen is 13:00 UTC in summer time and 14:00 UTC after 25 October.
-    assert sessions["starts_at"] == ["2026-10-22T13:00:00+00:00", "2026-10-29T14:00:00+00:00",
-                                     "2026-11-05T14:00:00+00:00"]
+    # 15:00 in Copenhagen is 13:00 UTC in summer time and 14:00 UTC after it ends.
+    assert sessions["starts_at"] == [f"{first}T13:00:00+00:00",
+                                     f"{first + timedelta(weeks=1)}T14:00:00+00:00",
+                                     f"{first + timedelta(weeks=2)}T14:00:00+00:00"]
     code, verified = run(capsys, "audit", "verify")
     # user, case, consent, two participants, the child's invite, sessions
     assert code == 0 and verified["entries_checked"] == 7
@@ -247,8 +258,10 @@ def test_cancelling_a_series_cancels_the_rest_of_it(
     run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
     _, case = run(capsys, "case", "create", "--ref", "K", "--child-name", "A",
                   "--birth-date", "2015-01-01", "--caseworker", "cw@example.org")
+    first = date.today() + timedelta(days=30)
     _, series = run(capsys, "session", "add", "--case", case["case_id"], "--at",
-                    "2027-01-05T15:00", "--every", "1w", "--until", "2027-02-02")
+                    f"{first}T15:00", "--every", "1w", "--until",
+                    str(first + timedelta(weeks=4)))
     code, result = run(capsys, "session", "cancel", "--session", series["session_ids"][2],
                        "--series")
     assert code == 0 and result["cancelled"] == 3  # the 3rd, 4th and 5th of five
