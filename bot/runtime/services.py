@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -19,6 +19,7 @@ from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.webchat.channel import WebChatChannel
 from bot.conversation.alert_spells import record_missed
 from bot.inbound.intake import Intake
+from bot.inbound.pipeline import StoreThenProcess
 from bot.inbound.router import Effects
 from bot.outbound.dispatcher import DispatchConfig, Dispatcher
 from bot.outbound.status import apply_status
@@ -92,10 +93,14 @@ class Services:
         # processed together, in one transaction.
         self.writer: InboxWriter = (ProcessWriter(s) if s.writer_process
                                     else ThreadWriter(rt, self.router))
-        self.inbox_store: Coalescer[Inbound, str | None] = Coalescer(
-            self.writer.store, executor=self.writer.executor)
-        self.intake = Intake(store=self.inbox_store, process=self.on_stored,
-                             send_now=self.dispatcher.run_channel, status=self._status)
+        # Stored, then processed, in one trip to the writer (two with a writer process).
+        self.inbox: StoreThenProcess[Effects | None] = StoreThenProcess(
+            self.writer.store, self.writer.process, executor=self.writer.executor,
+            one_trip=not isinstance(self.writer, ProcessWriter))
+        self.intake: Intake[Effects] = Intake(pipeline=self.inbox, after=self._after_all,
+                                              send_now=self.dispatcher.run_channel,
+                                              status=self._status)
+        # Recovery processes what was stored and left (a crash between the two).
         self._processing: Coalescer[str, Effects | None] = Coalescer(
             self.writer.process, executor=self.writer.executor)
 
@@ -110,6 +115,11 @@ class Services:
             for effects in await self._processing.submit(inbox_ids[start:start + size]):
                 if effects is not None:
                     await self.after(effects)
+
+    async def _after_all(self, results: Sequence[Effects | None]) -> None:
+        for effects in results:
+            if effects is not None:
+                await self.after(effects)
 
     async def after(self, effects: Effects) -> None:
         """Provider calls that follow processing, and waking the dispatcher."""
