@@ -30,6 +30,7 @@ from bot.channels.base import (
 )
 from bot.channels.errors import map_telegram_error
 from bot.channels.telegram import routes as telegram_routes
+from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.info import TELEGRAM_INFO
 from bot.channels.telegram.updates import parse_update
 from bot.channels.text import split_text
@@ -99,13 +100,7 @@ class TelegramChannel:
             raise ValueError("a webhook secret is required")
         api_url = api_url.rstrip("/")
         # PTB appends the token to base_url: ".../bot" + token + "/sendMessage".
-        request = HTTPXRequest(
-            connection_pool_size=64,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            pool_timeout=timeout,
-        )
+        request = AiohttpRequest(connections=64, timeout=timeout)
         self._bot = Bot(
             token,
             base_url=f"{api_url}/bot",
