@@ -114,7 +114,8 @@ class ChannelInfo:
 
     capabilities: Capabilities
     messages_per_second: float | None = None  # overall, per bot / sender
-    per_address_per_second: float | None = None  # per chat
+    per_address_per_second: float | None = None  # per chat, over a minute
+    per_address_burst: int = 1  # messages one chat may get at once (then the rate holds)
     segments_per_second: float | None = None  # SMS: a long code sends about 1 segment/s
 
 

@@ -104,9 +104,11 @@ class Dispatcher:
         # `rates` overrides a channel's overall units/s (SMS segments, Telegram messages).
         self.rates = {name: (rates or {}).get(name) or ch.info.segments_per_second
                       or ch.info.messages_per_second for name, ch in channels.items()}
-        self.pacers = {name: Pacer(self.rates[name], ch.info.per_address_per_second)
+        self.pacers = {name: Pacer(self.rates[name], ch.info.per_address_per_second,
+                                   ch.info.per_address_burst)
                        for name, ch in channels.items()}
-        self.send_pacers = {name: Pacer(self.rates[name], ch.info.per_address_per_second)
+        self.send_pacers = {name: Pacer(self.rates[name], ch.info.per_address_per_second,
+                                        ch.info.per_address_burst)
                             for name, ch in channels.items()}
         # Its own two threads for database work: hundreds of sends in flight would otherwise
         # crowd the shared pool, and more threads only fight over the GIL (measured: fewer

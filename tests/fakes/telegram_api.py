@@ -42,8 +42,8 @@ class FakeTelegramAPI(FakeServer):
     """Implements getMe, sendMessage, answerCallbackQuery, editMessageReplyMarkup,
     setWebhook, deleteWebhook and getUpdates for one bot token.
 
-    `enforce_limits=True` answers 429 like the real API when a chat gets more than one
-    message a second or the bot more than 30 a second; otherwise rates are only recorded.
+    `enforce_limits=True` answers 429 like the real API when a chat gets more than three
+    messages in three seconds or the bot more than 30 a second; otherwise rates are only recorded.
     """
 
     def __init__(self, token: str, *, enforce_limits: bool = False) -> None:
@@ -141,7 +141,9 @@ class FakeTelegramAPI(FakeServer):
     def _over_limit(self, chat: str | None) -> Fault | None:
         now = time.monotonic()
         recent = [t for t, c in self._accepted if now - t < 1.0]
-        if chat is not None and any(now - t < 1.0 for t, c in self._accepted if c == chat):
+        # One chat: a short burst, then about one a second (more than 3 in 3 s is refused).
+        if chat is not None and max_in_window(
+                [t for t, c in self._accepted if c == chat and now - t < 3.0] + [now], 3.0) > 3:
             return Fault.rate_limited(retry_after=1)
         if max_in_window(recent + [now]) > 30:
             return Fault.rate_limited(retry_after=1)

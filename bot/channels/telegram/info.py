@@ -15,4 +15,6 @@ TELEGRAM_INFO: Final = ChannelInfo(
     ),
     messages_per_second=30.0,
     per_address_per_second=1.0,
+    # Telegram takes a short burst in one chat: a greeting and its question arrive together.
+    per_address_burst=3,
 )
