@@ -31,8 +31,10 @@ def append(session: Session, *, actor: str, action: str, target: str = "",
     loser's transaction fails and is retried by the caller's unit of work.
     """
     at = at or utcnow()
-    last = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc())).first()
-    prev = last.hash if last else GENESIS
+    # The tail's hash only, one row: the ORM would otherwise load the whole log to take one.
+    last = session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc())
+                        .limit(1)).first()
+    prev = last if last else GENESIS
     entry = AuditEntry(at=at, actor=actor, action=action, target=target, detail=detail,
                        prev_hash=prev, hash=entry_hash(prev, at, actor, action, target, detail))
     session.add(entry)

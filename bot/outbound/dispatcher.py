@@ -76,7 +76,12 @@ class DispatchConfig:
     max_attempts: int = 8
     base_backoff: float = 2.0  # seconds; doubled per attempt
     max_backoff: float = 600.0
-    batch_seconds: float = 10.0  # claim about this many seconds of sending at a time
+    # Claim about this many seconds of sending at a time: short, so that what arrives next
+    # (a child's next question) is claimed, replies first, soon after it is queued.
+    batch_seconds: float = 1.0
+    # An address whose pacing holds it longer than this goes back to the queue, instead of
+    # holding up the rest of the batch.
+    hold_limit: float = 0.5
     # The most one attempt (look-up plus send) may take; kept well under outbox.SEND_LEASE so a
     # lapsed "sending" lease means the request is over, not still in flight.
     attempt_timeout: float = 60.0
@@ -101,6 +106,8 @@ class Dispatcher:
         self.config = config or DispatchConfig()
         self.clock = clock
         self.wake = asyncio.Event()
+        self._busy: dict[str, int] = {}  # batches under way, per channel
+        self._quiet = asyncio.Condition()  # told when one ends
         # `rates` overrides a channel's overall units/s (SMS segments, Telegram messages).
         self.rates = {name: (rates or {}).get(name) or ch.info.segments_per_second
                       or ch.info.messages_per_second for name, ch in channels.items()}
@@ -149,8 +156,13 @@ class Dispatcher:
                     await asyncio.wait_for(self.wake.wait(), idle_seconds)
 
     async def run_channel(self, name: str) -> int:
-        """Claim and send one batch on one channel (the web chat runs this per request)."""
-        return await self._channel_batch(name)
+        """Claim and send one batch on one channel, then wait for this process's other
+        batches on it to finish: the web-chat page shows a reply only once it is sent."""
+        handled = await self._channel_batch(name)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.attempt_timeout / 10), self._quiet:
+                await self._quiet.wait_for(lambda: not self._busy.get(name))
+        return handled
 
     async def recover(self) -> tuple[int, int]:
         """Take back rows whose holder is certainly dead; returns (released, interrupted).
@@ -171,6 +183,15 @@ class Dispatcher:
         return await self._db(run)
 
     async def _channel_batch(self, name: str) -> int:
+        self._busy[name] = self._busy.get(name, 0) + 1
+        try:
+            return await self._claim_and_send(name)
+        finally:
+            self._busy[name] -= 1
+            async with self._quiet:
+                self._quiet.notify_all()
+
+    async def _claim_and_send(self, name: str) -> int:
         rate = self.rates[name] or 50.0
         limit = max(1, min(200, int(rate * self.config.batch_seconds)))
         rows = await self._db(outbox.claim, self.engine, self.vault, worker=self.owner,
@@ -206,6 +227,13 @@ class Dispatcher:
 
     async def _send_in_order(self, name: str, rows: list[outbox.Claimed]) -> None:
         for index, row in enumerate(rows):
+            held = self.pacers[name].ready_at(self._address_key(row)) - time.monotonic()
+            if held > self.config.hold_limit:
+                # This chat had its burst: its rows wait in the queue, not in this batch.
+                await self._db(outbox.release, self.engine, [r.id for r in rows[index:]],
+                               worker=self.owner,
+                               not_before=self.clock() + timedelta(seconds=held))
+                return
             hold_until = await self._send_one(name, row)
             if hold_until is not None:
                 # Keep the order of one person's messages: the rest were never attempted, so

@@ -74,6 +74,13 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
                (status == "sending") & (claimed_at < now - SEND_LEASE))
 
 
+# Answers to someone who is writing to us go before new prompts: when the provider's limit
+# binds, a child in the middle of a survey must not wait behind a sweep's backlog.
+REPLIES = ("reply", "stop_confirmation")
+_SEND_ORDER = (case((col(OutboxMessage.purpose).in_(REPLIES), 0), else_=1),
+               col(OutboxMessage.not_before), col(OutboxMessage.created_at))
+
+
 def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: int = 50,
           channel: str | None = None) -> list[Claimed]:
     """Claim due rows for sending, atomically; each row goes to exactly one claimer.
@@ -90,8 +97,7 @@ def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: in
         due = select(OutboxMessage.id).where(claimable, col(OutboxMessage.not_before) <= now)
         if channel:
             due = due.where(OutboxMessage.channel == channel)
-        due = due.order_by(col(OutboxMessage.not_before), col(OutboxMessage.created_at))
-        due = due.limit(limit)
+        due = due.order_by(*_SEND_ORDER).limit(limit)
         if engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         taken = session.execute(
@@ -106,8 +112,7 @@ def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: in
             session.commit()
             return []
         rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-                            .order_by(col(OutboxMessage.not_before),
-                                      col(OutboxMessage.created_at))).all()
+                            .order_by(*_SEND_ORDER)).all()
         out = [Claimed(r.id, r.idempotency_key, r.participant_id, r.channel, r.purpose,
                        r.attempts, json.loads(vault.open(session, r, "payload") or "{}"),
                        r.created_at, (r.last_error or "").startswith(UNSURE))

@@ -112,8 +112,9 @@ class Stemme:
             return resp.status
 
     async def settle(self) -> None:
-        """Wait for background processing, then send everything queued."""
-        for _ in range(100):
+        """Wait for background processing, then send everything queued (a chat past its
+        burst waits its turn in the queue: up to a few seconds)."""
+        for _ in range(300):
             await asyncio.sleep(0.02)
             tasks = self.services.intake.tasks
             if tasks:

@@ -204,3 +204,28 @@ async def test_a_flood_is_paced_to_telegram_limits_and_nothing_is_lost(
     per_chat = [fake_telegram.calls("sendMessage", target=1000 + c) for c in range(100)]
     assert max(max_in_window([r.at for r in rs], 3.0) for rs in per_chat) <= 3
     assert max(max_in_window([r.at for r in rs], 60.0) for rs in per_chat) <= 66
+
+
+async def test_a_reply_mid_survey_goes_before_a_backlog_of_new_prompts(
+    world: World, telegram: TelegramChannel, fake_telegram: FakeTelegramAPI
+) -> None:
+    # Arrange: 60 new prompts to other chats queued first, then the child's next question;
+    # the provider's limit binds (10 a second).
+    with Session(world.engine) as session:
+        for n in range(60):
+            outbox_queue.enqueue(session, world.vault, participant=None, channel="telegram",
+                                 message=message_to_dict(OutgoingMessage(f"prompt {n}")),
+                                 purpose="survey", key=f"backlog:{n}",
+                                 address=f"telegram:{2000 + n}")
+        session.commit()
+    queue(world, world.child_id, "telegram", purpose="reply", text="next question")
+    d = Dispatcher(engine=world.engine, vault=world.vault, channels={"telegram": telegram},
+                   worker="test", rates={"telegram": 10.0})
+
+    # Act: one round of sending.
+    await d.run_once()
+
+    # Assert: the reply went in the first round, ahead of most of the backlog.
+    texts = [r.params["text"] for r in fake_telegram.sent_messages()]
+    assert "next question 0" in texts[:3]
+    assert len(texts) < 20
