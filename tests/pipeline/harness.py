@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ class Stemme:
     tg: FakeTelegramAPI
     tw: FakeTwilioAPI
     case_id: str = ""
+    webhook_replies: list[dict[str, Any]] = field(default_factory=list)
 
     # -- set-up ---------------------------------------------------------------------------
     def make_case(self, born: date = date(2014, 5, 31)) -> str:
@@ -100,6 +101,8 @@ class Stemme:
                             ) -> int:
         headers, body = telegram_request(update, secret)
         async with self.client.post("/webhooks/telegram", data=body, headers=headers) as resp:
+            if resp.content_type == "application/json":  # a Bot API method in the answer
+                self.webhook_replies.append(await resp.json())
             return resp.status
 
     async def post_sms(self, body: str, from_: str, *, sid: str,

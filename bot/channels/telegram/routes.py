@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
 from bot.channels.base import ForgedRequest, Handler, Intake, MalformedRequest
@@ -20,7 +22,16 @@ def routes(channel: Handler, intake: Intake) -> list[web.RouteDef]:
             raise web.HTTPForbidden(text="forbidden") from None
         except MalformedRequest:
             raise web.HTTPBadRequest(text="malformed request") from None
+        # A tapped button's spinner stops with the webhook's own answer (the Bot API takes a
+        # method in the reply to a webhook): one request fewer per tap than calling it after.
+        query = next((i.callback_query_id for i in inbounds if i.callback_query_id), None)
+        if query is not None:
+            inbounds = [replace(i, callback_query_id=None) if i.callback_query_id == query
+                        else i for i in inbounds]
         await intake.accept(inbounds)
-        return web.Response(status=200)
+        if query is None:
+            return web.Response(status=200)
+        return web.json_response({"method": "answerCallbackQuery",
+                                  "callback_query_id": query})
 
     return [web.post(PATH, telegram_webhook)]
