@@ -6,9 +6,13 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.channels.base import Inbound, tel_address, telegram_address
 from bot.flows.messages import Choice, OutgoingMessage
+from storage.models import Participant
 from storage.repo.cases import ParticipantView
+from storage.vault import Vault
 
 _INBOUND_FIELDS = tuple(f.name for f in fields(Inbound))
 
@@ -40,6 +44,17 @@ def address_of(person: ParticipantView) -> str | None:
         return telegram_address(person.chat_id) if person.chat_id else None
     if person.channel == "sms":
         return tel_address(person.phone) if person.phone else None
+    return f"webchat:{person.id}"
+
+
+def participant_address(session: Session, vault: Vault, person: Participant) -> str | None:
+    """`address_of`, opening only the one sealed field the person's channel needs."""
+    if person.channel == "telegram":
+        chat_id = vault.open(session, person, "chat_id")
+        return telegram_address(chat_id) if chat_id else None
+    if person.channel == "sms":
+        phone = vault.open(session, person, "phone")
+        return tel_address(phone) if phone else None
     return f"webchat:{person.id}"
 
 

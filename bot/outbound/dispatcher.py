@@ -40,7 +40,7 @@ from sqlmodel import Session
 
 from bot.channels.base import Failed, Handler, Retry, SendResult, Sent, Stop
 from bot.channels.errors import NETWORK_BACKOFF, TIMEOUT_BACKOFF
-from bot.channels.wire import address_of, message_from_dict
+from bot.channels.wire import message_from_dict, participant_address
 from bot.flows.messages import OutgoingMessage
 from bot.outbound.holders import LIVE_OWNERS, holder_is_dead, owner_token
 from bot.outbound.pacing import Pacer
@@ -49,7 +49,6 @@ from consent.withdrawal import mark_unreachable, withdraw
 from storage.group_commit import Coalescer
 from storage.models import Participant, utcnow
 from storage.repo import outbox
-from storage.repo.cases import view_participant
 from storage.vault import Vault
 
 log = structlog.get_logger("stemme.dispatch")
@@ -256,7 +255,7 @@ class Dispatcher:
                                          self.clock())
         if not decision:
             return None, decision.reason
-        resolved = address or address_of(view_participant(session, self.vault, person))
+        resolved = address or participant_address(session, self.vault, person)
         return (str(resolved), "ok") if resolved else (None, "no_address")
 
     def _prepare_many(self, rows: list[outbox.Claimed]) -> list[tuple[str | None, int | None]]:
