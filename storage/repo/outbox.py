@@ -85,9 +85,9 @@ def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: in
           channel: str | None = None) -> list[Claimed]:
     """Claim due rows for sending, atomically; each row goes to exactly one claimer.
 
-    One UPDATE ... WHERE id IN (SELECT ...) AND <still claimable> RETURNING: a row another
-    claimer took in the meantime no longer matches, and on PostgreSQL the inner SELECT skips
-    rows locked by a concurrent claim (FOR UPDATE SKIP LOCKED). A row taken over from an
+    The due ids (on PostgreSQL locked, skipping rows a concurrent claim holds: FOR UPDATE
+    SKIP LOCKED), then UPDATE ... WHERE id IN (them) AND <still claimable> RETURNING: a row
+    another claimer took in the meantime no longer matches. A row taken over from an
     attempt that never finished ("sending" past its lease) is marked unsure in the same
     statement, since SET expressions still see the old status.
     """
@@ -100,9 +100,15 @@ def claim(engine: Engine, vault: Vault, *, worker: str, now: datetime, limit: in
         due = due.order_by(*_SEND_ORDER).limit(limit)
         if engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
+        # The due ids first, then the claim: as one UPDATE ... IN (SELECT ... LIMIT) PostgreSQL
+        # may run the subquery more than once and claim past the limit. Locked (SKIP LOCKED)
+        # or re-checked (`claimable`), no row goes to two claimers.
+        due_ids = list(session.exec(due).all())
+        if not due_ids:
+            session.commit()
+            return []
         taken = session.execute(
-            update(OutboxMessage).where(col(OutboxMessage.id).in_(due.scalar_subquery()),
-                                        claimable)
+            update(OutboxMessage).where(col(OutboxMessage.id).in_(due_ids), claimable)
             .values(status="pending", claimed_by=worker, claimed_at=now,
                     last_error=case((status == "sending", UNSURE + "interrupted"),
                                     else_=col(OutboxMessage.last_error)))
