@@ -193,21 +193,33 @@ class Dispatcher:
     async def _claim_and_send(self, name: str) -> int:
         rate = self.rates[name] or 50.0
         limit = max(1, min(200, int(rate * self.config.batch_seconds)))
-        rows = await self._db(outbox.claim, self.engine, self.vault, worker=self.owner,
-                                       now=self.clock(), limit=limit, channel=name)
-        if not rows:
+        held = self.pacers[name].held(self.config.hold_limit)
+        by_address, prepared = await self._db(self._claim_and_prepare, name, limit, held)
+        if not by_address:
             return 0
-        by_address: dict[str, list[outbox.Claimed]] = {}
-        for row in rows:
-            by_address.setdefault(self._address_key(row), []).append(row)
         renewing = asyncio.create_task(self._keep_claims(name))
         try:
-            await asyncio.gather(*(self._send_in_order(name, rs) for rs in by_address.values()))
+            await asyncio.gather(*(self._send_in_order(name, rs, prepared.get(rs[0].id))
+                                   for rs in by_address.values()))
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
-        return len(rows)
+        return sum(len(rs) for rs in by_address.values())
+
+    def _claim_and_prepare(self, name: str, limit: int, held: set[str]) -> tuple[
+            dict[str, list[outbox.Claimed]], dict[str, tuple[str | None, int | None]]]:
+        """Claim a batch, and prepare each address's first row in the same trip to the
+        database thread (the gate and "sending", see `_prepare_many`): the next question
+        needs no second trip. Rows of an address its pacing holds are prepared when due."""
+        rows = outbox.claim(self.engine, self.vault, worker=self.owner, now=self.clock(),
+                            limit=limit, channel=name)
+        by_address: dict[str, list[outbox.Claimed]] = {}
+        for row in rows:
+            by_address.setdefault(self._address_key(row), []).append(row)
+        heads = [rs[0] for key, rs in by_address.items() if key not in held]
+        done = self._prepare_many(heads) if heads else []
+        return by_address, {row.id: result for row, result in zip(heads, done, strict=True)}
 
     async def _keep_claims(self, name: str) -> None:
         """While a batch is worked through, keep its claims from lapsing (we are alive)."""
@@ -224,16 +236,17 @@ class Dispatcher:
     def _address_key(row: outbox.Claimed) -> str:
         return str(row.payload.get("address") or row.participant_id or row.id)
 
-    async def _send_in_order(self, name: str, rows: list[outbox.Claimed]) -> None:
+    async def _send_in_order(self, name: str, rows: list[outbox.Claimed],
+                             prepared: tuple[str | None, int | None] | None = None) -> None:
         for index, row in enumerate(rows):
             held = self.pacers[name].ready_at(self._address_key(row)) - time.monotonic()
-            if held > self.config.hold_limit:
+            if prepared is None and held > self.config.hold_limit:
                 # This chat had its burst: its rows wait in the queue, not in this batch.
                 await self._db(outbox.release, self.engine, [r.id for r in rows[index:]],
                                worker=self.owner,
                                not_before=self.clock() + timedelta(seconds=held))
                 return
-            hold_until = await self._send_one(name, row)
+            hold_until = await self._send_one(name, row, prepared if index == 0 else None)
             if hold_until is not None:
                 # Keep the order of one person's messages: the rest were never attempted, so
                 # they go back, due no earlier than the one that has to wait.
@@ -280,13 +293,17 @@ class Dispatcher:
             session.commit()
         return results
 
-    async def _send_one(self, name: str, row: outbox.Claimed) -> datetime | None:
-        """Send one row; a time when it must be retried later (and later rows held till then)."""
+    async def _send_one(self, name: str, row: outbox.Claimed,
+                        prepared: tuple[str | None, int | None] | None = None
+                        ) -> datetime | None:
+        """Send one row (`prepared`: its gate and "sending" done already, with the claim);
+        a time when it must be retried later (and later rows held till then)."""
         message = message_from_dict(row.payload.get("message", {}))
         units = self.channels[name].units(message)
         first_address = str(row.payload.get("address") or row.participant_id or row.id)
         await self.pacers[name].wait(first_address, units)
-        [(address, attempts)] = await self._preparing.submit([row])
+        [(address, attempts)] = [prepared] if prepared is not None else \
+            await self._preparing.submit([row])
         if address is None:
             return None  # cancelled: the gate said no
         if attempts is None:

@@ -51,6 +51,12 @@ class Pacer:
                 at = max(at, times[-self._per_minute] + MINUTE)
         return at
 
+    def held(self, longer_than: float) -> set[str]:
+        """Addresses that may not be sent to for more than `longer_than` seconds from now."""
+        now = self._clock()
+        known = {*self._sent, *self._not_before}
+        return {a for a in known if self.ready_at(a) - now > longer_than}
+
     async def wait(self, address: str, units: int = 1) -> None:
         """Sleep until this address may be sent to again and an overall slot is free."""
         now = self._clock()
