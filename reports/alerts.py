@@ -374,11 +374,8 @@ def case_status(
     roles = _roles(case)
     birth = case.child_birth_date
     reasons: list[Alert] = []
-    events = [
-        e
-        for e in case.safety_events
-        if e.raised_at <= now and (e.acknowledged_at is None or e.acknowledged_at > now)
-    ]
+    events = [e for e in case.safety_events
+              if e.raised_at <= now and (e.acknowledged_at is None or e.acknowledged_at > now)]
     reasons += safety_alerts(events, rules, roles)
     child_latest: TrackPoint | None = None
     for points in _tracks(ratings, birth, rules).values():
@@ -392,12 +389,6 @@ def case_status(
     prompts = [p for p in case.prompts if p.due_at <= now]
     reasons += _missing(prompts, roles, rules)[1].values()
     # Most urgent rule first; within a rule the child before adults, then the newest.
-    reasons.sort(
-        key=lambda a: (
-            _RANK[a.rule],
-            a.rater_role != CHILD,
-            -a.raised_at.timestamp(),
-        )
-    )
+    reasons.sort(key=lambda a: (_RANK[a.rule], a.rater_role != CHILD, -a.raised_at.timestamp()))
     urgency = URGENCY_OF_RULE[reasons[0].rule] if reasons else Urgency.ON_TRACK
     return CaseStatus(urgency, tuple(reasons), child_latest)

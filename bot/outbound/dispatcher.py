@@ -30,9 +30,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Engine
@@ -42,6 +42,7 @@ from bot.channels.base import Failed, Handler, Retry, SendResult, Sent, Stop
 from bot.channels.errors import NETWORK_BACKOFF, TIMEOUT_BACKOFF
 from bot.channels.wire import message_from_dict, participant_address
 from bot.flows.messages import OutgoingMessage
+from bot.outbound.config import DispatchConfig, LooksUpSent
 from bot.outbound.holders import LIVE_OWNERS, holder_is_dead, owner_token
 from bot.outbound.pacing import Pacer
 from consent.gate import ContactGate
@@ -57,40 +58,6 @@ _T = TypeVar("_T")
 # Retry reasons that prove the provider did not take the message; any other failed attempt
 # (timeout, dropped connection, 5xx, an adapter bug) may have reached it.
 _NOT_SENT = frozenset({"rate_limited"})
-@runtime_checkable
-class LooksUpSent(Protocol):
-    """A channel whose provider can say whether a message went out (Twilio can)."""
-
-    async def sent_matching(
-        self, address: str, message: OutgoingMessage, *, since: datetime
-    ) -> list[str] | None:
-        """Provider ids of matching messages sent since `since`; None if it cannot be asked."""
-        ...
-
-
-@dataclass(frozen=True)
-class DispatchConfig:
-    """Retry policy, batch size and the bounds that make crash recovery safe."""
-
-    max_attempts: int = 8
-    base_backoff: float = 2.0  # seconds; doubled per attempt
-    max_backoff: float = 600.0
-    # Claim about this many seconds of sending at a time: short, so that what arrives next
-    # (a child's next question) is claimed, replies first, soon after it is queued.
-    batch_seconds: float = 1.0
-    # An address whose pacing holds it longer than this goes back to the queue, instead of
-    # holding up the rest of the batch.
-    hold_limit: float = 0.5
-    # The most one attempt (look-up plus send) may take; kept well under outbox.SEND_LEASE so a
-    # lapsed "sending" lease means the request is over, not still in flight.
-    attempt_timeout: float = 60.0
-    recover_every: float = 15.0  # seconds between looks for dead holders' rows
-
-    def __post_init__(self) -> None:
-        if self.attempt_timeout * 1.5 > outbox.SEND_LEASE.total_seconds():
-            raise ValueError("attempt_timeout must stay well under the outbox send lease")
-
-
 class Dispatcher:
     """Claims outbox rows per channel and sends them, one task per address, in order."""
 

@@ -21,7 +21,8 @@ from bot.conversation.alert_spells import record_missed
 from bot.inbound.intake import Intake
 from bot.inbound.pipeline import StoreThenProcess
 from bot.inbound.router import Effects
-from bot.outbound.dispatcher import DispatchConfig, Dispatcher
+from bot.outbound.config import DispatchConfig
+from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.status import apply_status
 from bot.runtime.parts import Runtime
 from bot.runtime.writer import InboxWriter, ProcessWriter, ThreadWriter, build_router

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +122,19 @@ class Stemme:
             tasks = self.services.intake.tasks
             if tasks:
                 await asyncio.wait(tasks)
-            if not await self.services.dispatcher.run_once() and not self.queued():
+            if not await self.services.dispatcher.run_once() and not self.due_soon():
                 return
 
     # -- looking ---------------------------------------------------------------------------
+    def due_soon(self, within: float = 4.0) -> int:
+        """Messages queued to go within `within` seconds (a chat held after its burst);
+        those due later (a retry's backoff, quiet hours) are left to their time."""
+        soon = utcnow() + timedelta(seconds=within)
+        with Session(self.rt.engine) as session:
+            return int(session.exec(select(func.count()).select_from(OutboxMessage).where(
+                col(OutboxMessage.status).in_(["pending", "sending"]),
+                col(OutboxMessage.not_before) <= soon)).one())
+
     def queued(self) -> int:
         with Session(self.rt.engine) as session:
             return int(session.exec(select(func.count()).select_from(OutboxMessage).where(

@@ -12,7 +12,8 @@ from bot.channels.sms.channel import TwilioSmsChannel
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.wire import message_to_dict
 from bot.flows.messages import Choice, OutgoingMessage
-from bot.outbound.dispatcher import DispatchConfig, Dispatcher
+from bot.outbound.config import DispatchConfig
+from bot.outbound.dispatcher import Dispatcher
 from consent.withdrawal import withdraw
 from storage.models import Case, OutboxMessage, utcnow
 from storage.repo import outbox, outbox_queue

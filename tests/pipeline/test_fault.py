@@ -27,7 +27,8 @@ from bot.channels.sms.channel import TwilioSmsChannel
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.wire import message_from_dict, message_to_dict
 from bot.flows.messages import OutgoingMessage
-from bot.outbound.dispatcher import DispatchConfig, Dispatcher
+from bot.outbound.config import DispatchConfig
+from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.holders import owner_token
 from consent import agreements
 from storage.blind_index import BlindIndex

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from bot.channels.base import ForgedRequest, Handler, Intake, MalformedRequest
+from bot.channels.base import Handler, Intake
+from bot.channels.requests import verified
 
 PATH = "/webhooks/telegram"
 
@@ -15,13 +16,7 @@ def routes(channel: Handler, intake: Intake) -> list[web.RouteDef]:
     """POST /webhooks/telegram: answered 200 only once the Update is stored."""
 
     async def telegram_webhook(request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            inbounds = await channel.verify_and_parse(request.headers, body, request.path_qs)
-        except ForgedRequest:
-            raise web.HTTPForbidden(text="forbidden") from None
-        except MalformedRequest:
-            raise web.HTTPBadRequest(text="malformed request") from None
+        inbounds = await verified(channel, request)
         # A tapped button's spinner stops with the webhook's own answer (the Bot API takes a
         # method in the reply to a webhook): one request fewer per tap than calling it after.
         query = next((i.callback_query_id for i in inbounds if i.callback_query_id), None)

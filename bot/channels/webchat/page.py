@@ -16,7 +16,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.channels.base import ForgedRequest, Handler, Intake, MalformedRequest
+from bot.channels.base import Handler, Intake
+from bot.channels.requests import verified
 from bot.i18n import t
 from storage.models import OutboxMessage, utcnow
 from storage.repo.invites import resolve_webchat
@@ -71,13 +72,8 @@ def routes(channel: Handler, intake: Intake) -> list[web.RouteDef]:
 
     async def chat_post(request: web.Request) -> web.Response:
         """Store the answer, process it and "send" the reply, then show the page again."""
-        body = await request.read()
-        try:
-            inbounds = await channel.verify_and_parse(request.headers, body, request.path)
-        except ForgedRequest:
-            raise web.HTTPNotFound(text="unknown chat") from None
-        except MalformedRequest:
-            raise web.HTTPBadRequest(text="malformed") from None
+        # An unknown page is not found: nothing tells a guesser that the path exists.
+        inbounds = await verified(channel, request, forged=web.HTTPNotFound)
         # Web chat "sends" by storing: the reply must be there when the page is shown again.
         await intake.accept_and_reply(inbounds, "webchat")
         raise web.HTTPSeeOther(location=request.path)
