@@ -447,11 +447,11 @@ async def test_a_killed_server_loses_no_acknowledged_message_and_sends_each_sms_
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         await first.ready(http)
 
-        # Act: 200 inbound webhooks, paced over ~2.5 s, while the outbox drains; then the kill.
+        # Act: 200 inbound webhooks, paced over ~4 s, while the outbox drains; then the kill.
         posts = []
         for n in range(PARENTS):
             posts.append(asyncio.create_task(deliver(http, first.url, n)))
-            await asyncio.sleep(0.012)
+            await asyncio.sleep(0.02)  # slow enough that the kill comes while they arrive
         await asyncio.gather(*posts)
         await asyncio.wait_for(killed.wait(), 20)
         acknowledged = set(acked)
