@@ -64,8 +64,11 @@ class Dispatcher:
     def __init__(self, *, engine: Engine, vault: Vault, channels: Mapping[str, Handler],
                  worker: str, config: DispatchConfig | None = None,
                  clock: Callable[[], datetime] = utcnow,
-                 rates: Mapping[str, float] | None = None) -> None:
+                 rates: Mapping[str, float] | None = None,
+                 on_outcome: Callable[[str, str], None] | None = None) -> None:
         self.engine, self.vault, self.channels, self.worker = engine, vault, channels, worker
+        # Told each attempt's outcome per channel (the process's metrics count them).
+        self._on_outcome = on_outcome or (lambda channel, outcome: None)
         self.owner = owner_token()  # `worker` names the process in logs; claims need more
         LIVE_OWNERS.add(self.owner)
         self.gate = ContactGate(vault)
@@ -332,6 +335,8 @@ class Dispatcher:
             retry_at = [self._record(session, row, address, result)
                         for row, address, result in done]
             session.commit()
+        for row, _, result in done:
+            self._on_outcome(row.channel, result.outcome)
         return retry_at
 
     def _record(self, session: Session, row: outbox.Claimed, address: str,

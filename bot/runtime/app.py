@@ -7,11 +7,12 @@ import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Info, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.username import BotUsername
 from bot.channels.webchat import page as webchat_page
+from bot.runtime.metrics import VERSION
 from bot.runtime.parts import Runtime
 from bot.runtime.services import Services
 from dashboard import routes as dashboard_routes
@@ -20,7 +21,6 @@ from storage.db import DatabaseUnavailable, ping
 RUNTIME = web.AppKey("runtime", Runtime)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 STARTED = web.AppKey("started", float)
-VERSION = "0.1.0"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -44,19 +44,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition of this process's metrics."""
-    body = generate_latest(request.app[REGISTRY])
+    """Prometheus text exposition of this process's metrics (backlogs read from the database,
+    so in a thread)."""
+    body = await asyncio.to_thread(generate_latest, request.app[REGISTRY])
     resp = web.Response(body=body)
     resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return resp
-
-
-def build_registry() -> CollectorRegistry:
-    """A registry per app, so tests can build several apps in one process."""
-    registry = CollectorRegistry()
-    Info("stemme", "Stemme build information", registry=registry).info({"version": VERSION})
-    Gauge("stemme_up", "1 while the process serves", registry=registry).set(1)
-    return registry
 
 
 def create_app(runtime: Runtime, services: Services | None = None,
@@ -65,7 +58,7 @@ def create_app(runtime: Runtime, services: Services | None = None,
     app = web.Application(client_max_size=1024 * 1024)
     services = services or Services(runtime)
     app[RUNTIME] = runtime
-    app[REGISTRY] = build_registry()
+    app[REGISTRY] = services.metrics.registry
     app[STARTED] = time.monotonic()
     app[webchat_page.ENGINE] = runtime.engine
     app[webchat_page.VAULT] = runtime.vault

@@ -24,6 +24,7 @@ from bot.inbound.router import Effects
 from bot.outbound.config import DispatchConfig
 from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.status import apply_status
+from bot.runtime.metrics import Metrics
 from bot.runtime.parts import Runtime
 from bot.runtime.writer import InboxWriter, ProcessWriter, ThreadWriter, build_router
 from consent.coming_of_age import flag_new_fifteens
@@ -74,11 +75,13 @@ class Services:
         s = rt.settings
         self.router = build_router(rt)
         self.surveys = self.router.surveys
+        self.metrics = Metrics(rt.engine)
         self.dispatcher = Dispatcher(
             engine=rt.engine, vault=rt.vault, channels=self.channels, worker=self.worker,
             rates={"sms": s.sms_segments_per_second,
                    "telegram": s.telegram_messages_per_second},
-            config=DispatchConfig(max_attempts=s.send_max_attempts))
+            config=DispatchConfig(max_attempts=s.send_max_attempts),
+            on_outcome=self.metrics.send_outcome)
         self.sweep_config = SweepConfig(zone=s.zone, quiet=parse_quiet_hours(s.quiet_hours))
         self.plan_config = PlanConfig(zone=s.zone)
         self.mailer = Mailer(s.smtp_url, outbox_dir(s.data_dir))
@@ -165,7 +168,8 @@ class Services:
         """The APScheduler job: the sweep in a thread, then recovery and a dispatcher wake-up."""
         async with self._sweeping:
             try:
-                counts = await asyncio.to_thread(self.sweep)
+                with self.metrics.sweep_seconds.time():
+                    counts = await asyncio.to_thread(self.sweep)
                 # Rows a live webhook task is still processing are younger than this.
                 await self.recover_inbox(older_than=timedelta(seconds=30))
             except Exception:  # a failed sweep is retried at the next interval

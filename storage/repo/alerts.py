@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from consent import audit
 from storage.crypto import CryptoError
@@ -216,3 +216,12 @@ def alert_case_id(session: Session, alert_id: str) -> str:
     if row is None:
         raise NotFound(f"no alert {alert_id}")
     return row.case_id
+
+
+def open_by_rule(session: Session) -> dict[str, int]:
+    """Alerts neither acknowledged nor cleared, per rule."""
+    rows = session.exec(select(Alert.rule, func.count())
+                        .where(col(Alert.acknowledged_at).is_(None),
+                               col(Alert.cleared_at).is_(None))
+                        .group_by(Alert.rule)).all()
+    return {rule: int(count) for rule, count in rows}

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.models import InboxMessage, new_id, table_of, utcnow
 from storage.vault import Vault
@@ -128,3 +128,9 @@ def count_failure(session: Session, row_id: str, error: str, *, max_attempts: in
     if row.attempts >= max_attempts:
         row.status = "failed"
     session.add(row)
+
+
+def count_pending(session: Session) -> int:
+    """Stored messages not processed yet (the backlog an operator watches)."""
+    return int(session.exec(select(func.count()).select_from(InboxMessage)
+                            .where(InboxMessage.status == "new")).one())

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, bindparam, case, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.models import OutboxMessage, table_of, utcnow
 from storage.vault import Vault
@@ -318,3 +318,11 @@ def open_payload(session: Session, vault: Vault, row: OutboxMessage) -> dict[str
     """The stored message and address of an outbox row."""
     text = vault.open(session, row, "payload")
     return json.loads(text) if text else {}
+
+
+def pending_by_channel(session: Session) -> dict[str, int]:
+    """Messages waiting to go (pending or being sent), per channel."""
+    rows = session.exec(select(OutboxMessage.channel, func.count())
+                        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+                        .group_by(OutboxMessage.channel)).all()
+    return {channel: int(count) for channel, count in rows}
