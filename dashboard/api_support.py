@@ -20,6 +20,7 @@ from dashboard.schemas import AgreementOut, AlertOut, CaseDetail, GoalOut, Parti
 from reports.alerts import case_status
 from reports.casefile import load_case_data
 from reports.i18n import alert_line, rater_labels, status_line, texts
+from reports.model import CaseData
 from reports.rules import DEFAULT_RULES, ScoringRules
 from storage.models import Case, Participant, User
 from storage.repo.errors import NotFound
@@ -99,10 +100,13 @@ def participant_out(session: Session, vault: Vault, person: Participant) -> Part
 
 
 def case_alerts(session: Session, vault: Vault, case: Case, now: datetime, lang: str,
-                rules: ScoringRules = DEFAULT_RULES) -> tuple[str, str, list[AlertOut]]:
-    """The case's shown urgency, its one-line why, and the alerts behind it."""
+                rules: ScoringRules = DEFAULT_RULES, *,
+                data: CaseData | None = None) -> tuple[str, str, list[AlertOut]]:
+    """The case's shown urgency, its one-line why, and the alerts behind it (from `data`
+    when the caller loaded the case already)."""
     tx = texts(lang)
-    data = load_case_data(session, vault, case.id, now=now, comments=False)
+    if data is None:
+        data = load_case_data(session, vault, case.id, now=now, comments=False)
     status = case_status(data, now=now, rules=rules)
     labels = rater_labels(data.raters, tx)
     alerts = [AlertOut(rule=a.rule, severity=a.severity, raised_at=a.raised_at,
@@ -116,7 +120,7 @@ def case_detail(session: Session, vault: Vault, case: Case, now: datetime, lang:
                 rules: ScoringRules = DEFAULT_RULES) -> CaseDetail:
     """One case as the API shows it."""
     o = overview(session, vault, case, now=now, lang=lang, rules=rules)
-    urgency, why, alerts = case_alerts(session, vault, case, now, lang, rules)
+    urgency, why, alerts = case_alerts(session, vault, case, now, lang, rules, data=o.data)
     people = session.exec(select(Participant).where(
         Participant.case_id == case.id, Participant.status != "erased")
         .order_by(col(Participant.created_at))).all()
