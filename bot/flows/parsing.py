@@ -20,8 +20,11 @@ from bot.flows.instruments import FACE_SCORES, ScaleType
 Command = Literal["stop", "start", "start_token", "help", "back", "unsafe"]
 
 _COMMANDS: dict[str, Command] = {
+    # Twilio's own opt-out words too: it stops delivering after any of them, so Stemme must
+    # hear them as STOP rather than learn of it at the next send (error 21610).
     **dict.fromkeys(
-        ("stop", "stopp", "afmeld", "afmeld mig", "unsubscribe", "stopall", "cancel", "quit"),
+        ("stop", "stopp", "afmeld", "afmeld mig", "unsubscribe", "stopall", "stop all",
+         "cancel", "quit", "end", "optout", "revoke"),
         "stop",
     ),
     **dict.fromkeys(("start", "start igen", "unstop"), "start"),

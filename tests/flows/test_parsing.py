@@ -152,6 +152,11 @@ def test_button_data_carries_a_score_the_scale_offers(
         ("/stop", "stop"),
         ("/stop@StemmeBot", "stop"),
         ("Stop!", "stop"),
+        ("END", "stop"),  # Twilio's opt-out words: it stops delivering after each of them
+        ("QUIT", "stop"),
+        ("optout", "stop"),
+        ("REVOKE", "stop"),
+        ("bedre end i går", None),  # "end" inside a Danish sentence is only a word
         ("START", "start"),
         ("/start", "start"),
         ("/start abc123", "start_token"),
