@@ -113,7 +113,8 @@ class Services:
         await asyncio.to_thread(apply_status, self.rt.engine, inbound)
 
     async def on_stored(self, inbox_ids: list[str]) -> None:
-        """Process newly stored inbound messages (called after the webhook's commit)."""
+        """Process inbox rows stored and left unprocessed (a crash between the two): start-up
+        and sweep recovery. Webhooks store and process through `intake` in one trip."""
         size = self._processing.max_batch  # recovery may bring hundreds: one batch at a time
         for start in range(0, len(inbox_ids), size):
             for effects in await self._processing.submit(inbox_ids[start:start + size]):

@@ -22,9 +22,9 @@ from bot.channels.base import (
 from bot.channels.sms.channel import (
     RebasedAsyncHttpClient,
     TwilioSmsChannel,
-    empty_twiml,
     render_sms,
 )
+from bot.channels.sms.routes import EMPTY_TWIML
 from bot.flows.messages import Choice, OutgoingMessage
 from tests.channels.conftest import PUBLIC_URL, TEST_TIMEOUT
 from tests.fakes.fixtures import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM
@@ -161,8 +161,8 @@ def test_sms_rendering_is_text_first(message: OutgoingMessage, body: str) -> Non
     assert render_sms(message) == body
 
 
-def test_empty_twiml_is_an_empty_response() -> None:
-    assert empty_twiml() == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+def test_the_empty_twiml_is_an_empty_response() -> None:
+    assert EMPTY_TWIML == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 # -- webhooks ---------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ async def test_fake_status_callback_round_trip_verifies_and_parses(
         except ForgedRequest:
             return web.Response(status=403)
         received.extend(inbound)
-        return web.Response(text=empty_twiml(), content_type="text/xml")
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     app = web.Application()
     app.router.add_post("/webhooks/twilio/{kind}", route)

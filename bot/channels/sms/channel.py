@@ -38,7 +38,7 @@ from bot.channels.base import (
 from bot.channels.errors import map_twilio_error
 from bot.channels.sms import routes as sms_routes
 from bot.channels.sms.info import MAX_BODY, SMS_INFO
-from bot.channels.sms.routes import EMPTY_TWIML, STATUS_PATH
+from bot.channels.sms.routes import STATUS_PATH
 from bot.flows.gsm7 import segments
 from bot.flows.messages import OutgoingMessage
 
@@ -57,11 +57,6 @@ CLOCK_SKEW: Final = timedelta(minutes=5)
 _CALL_ERRORS: Final = (TwilioRestException, TwilioServiceException, aiohttp.ClientError,
                        TimeoutError, OSError)
 
-
-
-def empty_twiml() -> str:
-    """The TwiML answer that tells Twilio "received, no reply from here"."""
-    return EMPTY_TWIML
 
 
 def render_sms(message: OutgoingMessage) -> str:

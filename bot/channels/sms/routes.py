@@ -9,6 +9,7 @@ from bot.channels.requests import verified
 
 SMS_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
+# The TwiML answer that tells Twilio "received, no reply from here".
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
