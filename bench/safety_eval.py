@@ -1,12 +1,15 @@
 """Risk detection measured on a labelled set: recall per category and false alarms.
 
-Usage: python bench/safety_eval.py [--split NAME] [--lexicon FILE] [--json] [--misses]
+Usage: python bench/safety_eval.py [--split NAME] [--lexicon FILE] [--model FILE]
+                                   [--lexicon-only] [--json] [--misses]
 
 The messages are in tests/fixtures/safety/: `test.jsonl` was written apart from the lexicon
 and is never tuned on, and the numbers to quote are its (the default split); every other file
 there is a tuning set (`tune.jsonl`, then `tune2.jsonl` and on, each written later by another
-hand for another round of work on the lexicon). A risky message counts as found when the
-lexicon raises any category for it (that is what reaches the caseworker); the category it
+hand for another round of work on the lexicon). What is measured is the detector the engine
+uses (`bot.flows.detector`: the lexicon weighed by the model trained on the tuning sets);
+`--lexicon-only` measures the lexicon alone. A risky message counts as found when the
+detector raises any category for it (that is what reaches the caseworker); the category it
 names first is reported beside it, since the reply fits that category. A harmless message
 that raises any category is a false alarm. `--misses` lists what a tuning split missed or
 flagged wrongly; it refuses the test split, so that nobody tunes on it by accident.
@@ -20,10 +23,13 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.flows.safety import Lexicon, load_lexicon  # noqa: E402
+from bot.flows.detector import Detector  # noqa: E402
+from bot.flows.risk_model import load_model  # noqa: E402
+from bot.flows.safety import Hit, load_lexicon  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "safety"
 HARMLESS = "harmless"
@@ -87,8 +93,14 @@ def load_split(split: str) -> list[Example]:
             for row in map(json.loads, filter(None, lines))]
 
 
-def evaluate(lexicon: Lexicon, examples: list[Example]) -> Scores:
-    """Run the lexicon over every example."""
+class Scanner(Protocol):
+    """The lexicon or the detector: anything that scans a message for concerns."""
+
+    def scan(self, text: str) -> tuple[Hit, ...]: ...
+
+
+def evaluate(lexicon: Scanner, examples: list[Example]) -> Scores:
+    """Run the lexicon or detector over every example."""
     scores = Scores(Counter(), Counter(), Counter(), 0, 0, [], [])
     for example in examples:
         hits = lexicon.scan(example.text)
@@ -114,13 +126,16 @@ def main() -> int:
     splits = sorted(path.stem for path in FIXTURES.glob("*.jsonl"))
     parser.add_argument("--split", choices=splits, default="test")
     parser.add_argument("--lexicon", type=Path, default=None)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--lexicon-only", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--misses", action="store_true")
     args = parser.parse_args()
     if args.misses and args.split == "test":
         parser.error("--misses is for the tuning split only: the test split is never tuned on")
     lexicon = load_lexicon(args.lexicon)
-    scores = evaluate(lexicon, load_split(args.split))
+    scanner: Scanner = lexicon if args.lexicon_only else Detector(lexicon, load_model(args.model))
+    scores = evaluate(scanner, load_split(args.split))
     if args.json:
         print(json.dumps({"split": args.split, **scores.as_dict()}))
         return 0

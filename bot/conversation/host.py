@@ -22,8 +22,8 @@ from bot.flows import (
     Remind,
     SurveyState,
     load_catalogue,
+    load_detector,
     load_instruments,
-    load_lexicon,
     new_state,
     step,
 )
@@ -95,7 +95,7 @@ class Surveys:
             catalogue=load_catalogue(language), child_name=first_name,
             goals=dict(goal_texts(session, self.vault, case.id)) if person.role == "child"
             else {},
-            ask_consent=ask_consent, lexicon=load_lexicon(self.config.lexicon_path),
+            ask_consent=ask_consent, detector=load_detector(self.config.lexicon_path),
         )
 
     def needs_consent(self, session: Session, person: Participant,

@@ -5,6 +5,7 @@ Use `step(state, input, ctx)`; the host stores `state.to_json()` and carries out
 
 from bot.flows.catalogue import Catalogue, load_catalogue
 from bot.flows.context import AgeBand, Audience, FlowContext, Language, Rater
+from bot.flows.detector import Detector, load_detector
 from bot.flows.engine import Step, new_state, step
 from bot.flows.events import (
     AnswerRecorded,
@@ -40,6 +41,7 @@ __all__ = [
     "Catalogue",
     "Choice",
     "ConsentChanged",
+    "Detector",
     "Event",
     "Expire",
     "FlowContext",
@@ -66,6 +68,7 @@ __all__ = [
     "default_instruments",
     "event_to_dict",
     "load_catalogue",
+    "load_detector",
     "load_instruments",
     "load_lexicon",
     "new_state",

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from bot.flows.catalogue import Catalogue, load_catalogue
+from bot.flows.detector import Detector, load_detector
 from bot.flows.instruments import Instrument, load_instruments
 from bot.flows.messages import Capabilities
-from bot.flows.safety import Lexicon, load_lexicon
 
 Language = Literal["da", "en"]
 Rater = Literal["child", "parent", "foster_parent", "teacher", "pedagogue", "other"]
@@ -53,7 +53,7 @@ class FlowContext:
     child_name: str | None = None  # first name only; None on SMS
     goals: Mapping[str, str] = field(default_factory=dict)  # goal id -> the child's own words
     ask_consent: bool = False  # the person has not said yes to contact yet
-    lexicon: Lexicon = field(default_factory=load_lexicon)
+    detector: Detector = field(default_factory=load_detector)
     # Discreet: a message may reach the wrong phone, so it names no child and no goal. None
     # means "discreet exactly when the channel is SMS-bound".
     discreet: bool | None = None
@@ -72,7 +72,8 @@ class FlowContext:
         ask_consent: bool = False,
         lexicon_path: Path | None = None,
     ) -> FlowContext:
-        """A context with the shipped catalogues, lexicon and instruments (plus a text pack)."""
+        """A context with the shipped catalogues, risk detector and instruments (and a text
+        pack)."""
         return cls(
             language=language,
             rater=rater,
@@ -83,7 +84,7 @@ class FlowContext:
             child_name=child_name,
             goals=dict(goals or {}),
             ask_consent=ask_consent,
-            lexicon=load_lexicon(lexicon_path),
+            detector=load_detector(lexicon_path),
         )
 
     @property

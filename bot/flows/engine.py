@@ -134,7 +134,7 @@ class _Turn(Turn):
             self.emit(InputRejected("start:token_for_host"))  # an invite link: host's job
         elif command == "unsafe":
             self.concern(None, [("asked_for_help", "SOS")])
-        elif hits := self.ctx.lexicon.scan(raw):
+        elif hits := self.ctx.detector.scan(raw):
             self.concern(raw, [(hit.category, hit.term) for hit in hits])
         elif command == "back":
             self.back()

@@ -97,10 +97,11 @@ class SurveyCompleted:
 
 @dataclass(frozen=True, slots=True)
 class SafetyConcern:
-    """A message matched the risk lexicon, or the person asked for an adult: flag it to the
-    caseworker as urgent at once.
+    """A message raised a risk (the lexicon or the risk model found it), or the person asked
+    for an adult: flag it to the caseworker as urgent at once.
 
-    `matched` is the lexicon's own term, never the person's words. The words themselves come
+    `matched` is the lexicon's own term ("model" when the model found it alone), never the
+    person's words. The words themselves come
     in the FreeTextRecorded just before (none for the help button); the host links the two."""
 
     category: str  # CONTRACT.md's ids: suicide, self_harm, ..., asked_for_help

@@ -48,6 +48,9 @@ SPELLINGS = {
     "bliv": "bliver", "moj": "meget", "drik": "drikker", "bout": "about",
     "abt": "about", "theyl": "they will", "youl": "you will", "pics": "pictures",
     "pic": "picture",
+    # children's spellings: "wen", "evry", "ded", "doesn't" (folded "dosnt"), "tar" (tager)
+    "wen": "when", "evry": "every", "ded": "dead", "wat": "what", "wud": "would",
+    "dosnt": "dont", "diffrent": "different", "tar": "tager",
 }
 _SPELLINGS = {key: tuple(value.split()) for key, value in SPELLINGS.items()}
 

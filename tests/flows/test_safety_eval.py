@@ -1,8 +1,9 @@
-"""The risk lexicon's numbers on the labelled sets may not fall below what they are today.
+"""Risk detection's numbers on the labelled sets may not fall below what they are today.
 
-The floors are the test split's measured numbers, rounded down (that split is never tuned
-on: a change that lowers them lost children the lexicon found before). The tuning splits
-must stay near complete, so a change for one of them cannot quietly undo another.
+What is measured is the detector the engine uses (the lexicon weighed by the risk model). The
+floors are the test split's measured numbers, rounded down (that split is never tuned on: a
+change that lowers them lost children the detector found before). The tuning splits must stay
+near complete, so a change for one of them cannot quietly undo another.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from types import ModuleType
 
 import pytest
 
-from bot.flows.safety import load_lexicon
+from bot.flows.detector import load_detector
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "safety_eval.py"
-TEST_RECALL_FLOOR = 0.88  # measured 0.889 (2026-12-03)
-TEST_CATEGORY_FLOOR = 0.80  # the weakest, parent_substance, measured 0.800
-TEST_FALSE_ALARM_CEILING = 0.056  # measured 0.055 (21 of 380)
+TEST_RECALL_FLOOR = 0.97  # measured 0.973 (2026-12-04); the target is 0.95
+TEST_CATEGORY_FLOOR = 0.93  # the weakest, parent_substance and sexual_abuse, 0.933; target 0.90
+TEST_FALSE_ALARM_CEILING = 0.033  # measured 0.032 (12 of 380); the target is 0.05
 
 
 def bench() -> ModuleType:
@@ -34,7 +35,7 @@ def bench() -> ModuleType:
 def test_the_split_never_tuned_on_keeps_its_recall_and_false_alarm_rate() -> None:
     evaluation = bench()
 
-    scores = evaluation.evaluate(load_lexicon(), evaluation.load_split("test"))
+    scores = evaluation.evaluate(load_detector(), evaluation.load_split("test"))
 
     assert scores.recall() >= TEST_RECALL_FLOOR
     assert scores.false_positive_rate <= TEST_FALSE_ALARM_CEILING
@@ -42,11 +43,11 @@ def test_the_split_never_tuned_on_keeps_its_recall_and_false_alarm_rate() -> Non
         assert scores.recall(category) >= TEST_CATEGORY_FLOOR, category
 
 
-@pytest.mark.parametrize("split", ["tune", "tune2", "tune3", "tune4"])
+@pytest.mark.parametrize("split", ["tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7"])
 def test_every_tuning_split_stays_nearly_complete(split: str) -> None:
     evaluation = bench()
 
-    scores = evaluation.evaluate(load_lexicon(), evaluation.load_split(split))
+    scores = evaluation.evaluate(load_detector(), evaluation.load_split(split))
 
     assert scores.recall() >= 0.95
     assert scores.false_positive_rate <= 0.04
