@@ -23,7 +23,7 @@ _COMMANDS: dict[str, Command] = {
     # Twilio's own opt-out words too: it stops delivering after any of them, so Stemme must
     # hear them as STOP rather than learn of it at the next send (error 21610).
     **dict.fromkeys(
-        ("stop", "stopp", "afmeld", "afmeld mig", "unsubscribe", "stopall", "stop all",
+        ("stop", "stopp", "afmeld", "afmeld mig", "slut", "unsubscribe", "stopall", "stop all",
          "cancel", "quit", "end", "optout", "revoke"),
         "stop",
     ),

@@ -149,6 +149,8 @@ def test_button_data_carries_a_score_the_scale_offers(
         ("stop", "stop"),
         (" Stopp ", "stop"),
         ("AFMELD", "stop"),
+        ("SLUT", "stop"),
+        ("slut med det", None),
         ("/stop", "stop"),
         ("/stop@StemmeBot", "stop"),
         ("Stop!", "stop"),
