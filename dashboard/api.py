@@ -23,7 +23,14 @@ from dashboard.api_support import (
     out,
     participant_out,
 )
-from dashboard.casedata import case_rows, viewed_case, visible_case, visible_participant
+from dashboard.casedata import (
+    CaseRow,
+    case_rows,
+    viewed_case,
+    viewed_list,
+    visible_case,
+    visible_participant,
+)
 from dashboard.guard import dash
 from dashboard.schemas import (
     AnswerOut,
@@ -64,8 +71,13 @@ async def list_cases(request: web.Request, user: User) -> web.StreamResponse:
     """GET /api/v1/cases."""
     d, lang = dash(request), lang_of(request)
     now = d.now()
-    rows = await d.run(lambda s: case_rows(s, d.vault, user, now=now, lang=lang,
-                                           rules=d.rules))
+
+    def load(session: Session) -> list[CaseRow]:
+        rows = case_rows(session, d.vault, user, now=now, lang=lang, rules=d.rules)
+        viewed_list(session, user, [r.id for r in rows], now=now, via="api")
+        return rows
+
+    rows = await d.run(load)
     return out(CaseList(cases=[CaseSummary(
         case_id=r.id, ref=r.ref, child_name=r.child_name, caseworker_email=r.caseworker,
         urgency=URGENCY[r.urgency], why=r.why,
@@ -130,9 +142,11 @@ async def patch_case(request: web.Request, user: User) -> web.StreamResponse:
 async def list_participants(request: web.Request, user: User) -> web.StreamResponse:
     """GET /api/v1/cases/{case_id}/participants."""
     d = dash(request)
+    now = d.now()
 
     def load(session: Session) -> ParticipantList:
-        case = visible_case(session, user, request.match_info["case_id"])
+        case = viewed_case(session, user, request.match_info["case_id"], now=now,
+                           via="api:participants")
         people = session.exec(select(Participant).where(
             Participant.case_id == case.id, Participant.status != "erased")
             .order_by(col(Participant.created_at))).all()

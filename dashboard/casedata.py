@@ -54,6 +54,14 @@ def viewed_case(session: Session, user: User, case_id: str, *, now: datetime, vi
     return case
 
 
+def viewed_list(session: Session, user: User, case_ids: list[str], *, now: datetime,
+                via: str) -> None:
+    """A list that shows cases' names written to the audit log: one entry per view, naming
+    every case on it."""
+    audit.append(session, actor=user.email, action="case.list", target=f"cases:{len(case_ids)}",
+                 detail=f"via={via} cases={','.join(case_ids)}", at=now)
+
+
 def visible_participant(session: Session, case: Case, participant_id: str) -> Participant:
     """A participant of this case; NotFound when it belongs elsewhere or was erased."""
     person = session.get(Participant, participant_id) if len(participant_id) <= 32 else None

@@ -14,7 +14,7 @@ from casework import cases, exports, sessions
 from casework.errors import Invalid
 from consent import audit
 from dashboard.alertdata import AlertRow, case_alert_rows, open_alert_rows
-from dashboard.casedata import CaseRow, case_rows, overview, visible_case
+from dashboard.casedata import CaseRow, case_rows, overview, viewed_list, visible_case
 from dashboard.guard import Viewer, dash, not_found, page_handler
 from dashboard.i18n import catalogue, error_key
 from dashboard.render import page
@@ -53,6 +53,7 @@ async def case_list(request: web.Request, me: Viewer) -> web.StreamResponse:
 
     def load(session: Session) -> tuple[list[CaseRow], dict[str, list[AlertRow]]]:
         rows = case_rows(session, d.vault, me.user, now=now, lang=me.lang, rules=d.rules)
+        viewed_list(session, me.user, [r.id for r in rows], now=now, via="dashboard")
         return rows, open_alert_rows(session, d.vault, [r.id for r in rows], lang=me.lang,
                                      now=now, actor=me.user.email)
 

@@ -4,10 +4,11 @@ The key file is JSON::
 
     {"format": 1, "active": "m2",
      "master_keys": [{"id": "m1", "key": "<base64>", "created_at": "..."}, ...],
-     "index_secret": "<base64>"}
+     "index_secret": "<base64>", "audit_secret": "<base64>"}
 
 Master keys only wrap data keys (envelope encryption). `index_secret` feeds HKDF for the
-blind indexes, so rotating master keys never changes an index.
+blind indexes, so rotating master keys never changes an index. `audit_secret` keys the audit
+chain (key files from before it derive that key from `index_secret`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class KeyRing:
     active: str
     index_secret: bytes
     created: dict[str, str] = field(default_factory=dict)
+    audit_secret: bytes | None = field(default=None, repr=False)
     path: Path | None = None
     _mtime: float = 0.0
     # Master key id -> (key, its cipher): a sweep batch unwraps thousands of data keys.
@@ -64,7 +66,7 @@ class KeyRing:
     def generate(cls) -> KeyRing:
         """A new ring with one master key."""
         now = datetime.now(UTC).isoformat()
-        return cls({"m1": new_key()}, "m1", new_key(), {"m1": now})
+        return cls({"m1": new_key()}, "m1", new_key(), {"m1": now}, new_key())
 
     @classmethod
     def from_json(cls, text: str, source: str = "STEMME_KEYS") -> KeyRing:
@@ -74,8 +76,10 @@ class KeyRing:
             keys = {k["id"]: _unb64(k["key"], f"{source}: master key {k['id']}")
                     for k in doc["master_keys"]}
             created = {k["id"]: k.get("created_at", "") for k in doc["master_keys"]}
+            audit = doc.get("audit_secret")
             ring = cls(keys, doc["active"], _unb64(doc["index_secret"], f"{source}: index_secret"),
-                       created)
+                       created,
+                       _unb64(audit, f"{source}: audit_secret") if audit is not None else None)
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise KeyFileError(
                 f"{source} is not a Stemme key file ({exc.__class__.__name__}: {exc}); restore it "
@@ -96,6 +100,7 @@ class KeyRing:
                     for kid, key in self.master_keys.items()
                 ],
                 "index_secret": _b64(self.index_secret),
+                **({"audit_secret": _b64(self.audit_secret)} if self.audit_secret else {}),
             },
             indent=2,
         )
@@ -204,6 +209,13 @@ class KeyRing:
         self.master_keys.pop(kid, None)
         self.created.pop(kid, None)
         self.save()
+
+    @property
+    def audit_key(self) -> bytes:
+        """The key of the audit chain's HMAC: the key file's `audit_secret`, or for a key file
+        written before it existed, a key derived from the index secret for that purpose alone.
+        Not a master key: rotation and erasure never touch it."""
+        return self.audit_secret or self.derive("stemme audit chain v1")
 
     def derive(self, purpose: str) -> bytes:
         """A purpose-bound key from the index secret (HKDF-SHA256)."""

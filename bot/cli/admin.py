@@ -12,6 +12,7 @@ from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
 from casework.users import add_user
 from consent import audit
+from consent.audit_anchors import AnchorFileError, read_anchors, write_anchor
 from storage import migrate
 from storage.db import session_scope
 from storage.models import DataKey, utcnow
@@ -61,13 +62,25 @@ def cmd_keys_rotate(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
 
 
 def cmd_audit_verify(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
-    """Check the audit log's hash chain; fails naming the first broken entry."""
+    """Check the audit log's chain against its anchors; fails naming the first bad entry. An
+    intact chain's head is anchored (appended to the anchor file)."""
+    anchor_file = rt.settings.resolved_audit_anchor_file
+    try:
+        anchors = read_anchors(anchor_file)
+    except AnchorFileError as exc:
+        raise CommandError(str(exc)) from None
     with Session(rt.engine) as session:
-        report = audit.verify(session)
+        report = audit.verify(session, anchors)
     if not report.ok:
         out.result({"ok": False, "entries_checked": report.entries,
+                    "first_broken_seq": report.first_broken_seq,
                     "first_broken_id": report.first_broken_id, "reason": report.reason},
-                   f"audit log BROKEN at entry {report.first_broken_id}: {report.reason}")
+                   f"audit log BROKEN at entry {report.first_broken_seq}: {report.reason}")
         raise SystemExit(1)
-    out.result({"ok": True, "entries_checked": report.entries},
-               f"audit log intact: {report.entries} entries")
+    if report.head is not None:
+        write_anchor(anchor_file, report.head)
+    out.result({"ok": True, "entries_checked": report.entries, "anchors": len(anchors),
+                "head": {"seq": report.head.seq, "hash": report.head.hash}
+                if report.head else None},
+               f"audit log intact: {report.entries} entries, {len(anchors)} earlier anchors "
+               f"matched; head anchored in {anchor_file}")

@@ -8,6 +8,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from bot.runtime.settings import Settings
+from consent import audit
 from storage.blind_index import BlindIndex
 from storage.db import make_engine
 from storage.keys import KeyRing, load_keyring
@@ -22,8 +23,10 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        """The database engine."""
-        return make_engine(self.settings.resolved_database_url)
+        """The database engine; audit entries appended through it are keyed."""
+        engine = make_engine(self.settings.resolved_database_url)
+        audit.bind_key(engine, self.keys.audit_key)
+        return engine
 
     @cached_property
     def keys(self) -> KeyRing:

@@ -27,6 +27,8 @@ from bot.outbound.status import apply_status
 from bot.runtime.metrics import Metrics
 from bot.runtime.parts import Runtime
 from bot.runtime.writer import InboxWriter, ProcessWriter, ThreadWriter, build_router
+from consent import audit
+from consent.audit_anchors import write_anchor
 from consent.coming_of_age import flag_new_fifteens
 from consent.retention import DEFAULT_MONTHS, closed_for_review
 from reports.mailer import Mailer, outbox_dir
@@ -75,7 +77,7 @@ class Services:
         s = rt.settings
         self.router = build_router(rt)
         self.surveys = self.router.surveys
-        self.metrics = Metrics(rt.engine)
+        self.metrics = Metrics(rt.engine, s.resolved_audit_anchor_file)
         self.dispatcher = Dispatcher(
             engine=rt.engine, vault=rt.vault, channels=self.channels, worker=self.worker,
             rates={"sms": s.sms_segments_per_second,
@@ -197,7 +199,8 @@ class Services:
 
     def daily(self, now: datetime | None = None) -> dict[str, int]:
         """Once a day: children who turned 15 are flagged; cases due for retention review;
-        rule alerts of cases with prompts just missed (the missing-ratings rule)."""
+        rule alerts of cases with prompts just missed (the missing-ratings rule); the audit
+        chain's head anchored outside the database."""
         now = now or utcnow()
         with Session(self.rt.engine) as session:
             fifteen = flag_new_fifteens(session, self.rt.vault, now)
@@ -209,8 +212,12 @@ class Services:
                         count=len(review), command="stemme retention")
         spells = record_missed(self.rt.engine, self.rt.vault, now=now,
                                rules=self.rt.settings.rules.rules)
+        with Session(self.rt.engine) as session:
+            newest = audit.head(session)
+        anchored = newest is not None and write_anchor(
+            self.rt.settings.resolved_audit_anchor_file, newest, at=now)
         return {"turned_15": len(fifteen), "retention_review": len(review),
-                "rule_alerts": spells}
+                "rule_alerts": spells, "audit_anchored": int(anchored)}
 
     async def daily_job(self) -> None:
         """The daily cron job."""

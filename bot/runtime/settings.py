@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str = ""  # empty = sqlite under data_dir
     key_file: Path | None = None  # None = data_dir/keys.json
+    audit_anchor_file: Path | None = None  # None = data_dir/audit-anchors.jsonl
     keys: str | None = Field(default=None, repr=False)  # the key file's JSON, instead of a file
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -184,6 +185,11 @@ class Settings(BaseSettings):
     def resolved_key_file(self) -> Path:
         """Where the key file lives."""
         return self.key_file or self.data_dir / "keys.json"
+
+    @property
+    def resolved_audit_anchor_file(self) -> Path:
+        """Where the audit chain's anchors are appended (outside the database)."""
+        return self.audit_anchor_file or self.data_dir / "audit-anchors.jsonl"
 
     @cached_property
     def rules(self) -> RulesInForce:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models.base import fk, id_field, ts
@@ -30,16 +30,21 @@ class Consent(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """One audit-log entry; `hash` covers the entry and the previous entry's hash."""
+    """One audit-log entry; `hash` covers the entry and the previous entry's hash (keyed with
+    the audit key when `key_id` is set, see consent/audit.py)."""
 
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
+    # 1, 2, 3, ... without gaps (ids may skip on PostgreSQL when a transaction rolls back)
+    seq: int | None = Field(default=None, index=True, unique=True)
+    key_id: str | None = Field(default=None, max_length=16)  # None: plain SHA-256 (before 0005)
     at: datetime = ts(now=True)
     actor: str = Field(max_length=120)
     action: str = Field(max_length=60)
     target: str = Field(default="", max_length=120)
-    detail: str = Field(default="", max_length=500)
+    # Text: a list view names every case on it (0005; was 500 characters)
+    detail: str = Field(default="", sa_type=Text)
     prev_hash: str = Field(max_length=64, unique=True)  # a fork in the chain cannot commit
     hash: str = Field(max_length=64, unique=True)
 

@@ -289,3 +289,30 @@ def test_audit_verify_fails_and_names_the_row_someone_edited(
     assert exited.value.code == 1
     report = json.loads(capsys.readouterr().out.strip())
     assert (report["ok"], report["first_broken_id"]) == (False, first_id)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_audit_verify_anchors_the_head_and_then_finds_a_deleted_tail(
+    env: Path, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    # Arrange: audited actions, a verify that anchors the head, then the newest entries
+    # deleted behind Stemme's back (the chain that is left is valid in itself).
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
+    run(capsys, "case", "create", "--ref", "K", "--child-name", "A", "--birth-date",
+        "2015-01-01", "--caseworker", "cw@example.org")
+    code, first = run(capsys, "audit", "verify")
+    anchors = env / "data" / "audit-anchors.jsonl"
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DELETE FROM audit_log WHERE seq > 1")
+
+    # Act
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "audit", "verify")
+
+    # Assert
+    assert code == 0 and first["head"]["seq"] == first["entries_checked"] >= 2
+    assert json.loads(anchors.read_text().splitlines()[0])["seq"] == first["head"]["seq"]
+    assert exited.value.code == 1
+    report = json.loads(capsys.readouterr().out.strip())
+    assert (report["ok"], report["first_broken_seq"]) == (False, 2)

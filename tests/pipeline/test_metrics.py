@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
+from consent import audit
 from storage.models import Participant, utcnow
 from tests.fakes.server import Fault
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -49,3 +50,24 @@ async def test_metrics_show_backlogs_sends_failures_sweeps_and_open_alerts(
     assert after[("stemme_send_failures_total", (("channel", "sms"),))] == 1
     assert after[("stemme_alerts_open", (("rule", "safety"),))] == 1
     assert after[("stemme_sweep_duration_seconds_count", ())] >= 1
+
+
+async def test_the_daily_job_anchors_the_audit_head_and_metrics_show_it(stemme: Stemme) -> None:
+    # Arrange: audited work.
+    with Session(stemme.rt.engine) as session:
+        audit.append(session, actor="cw@example.org", action="case.view", target="case:x")
+        session.commit()
+    before = await scrape(stemme)
+
+    # Act
+    done = stemme.services.daily()
+    again = stemme.services.daily()  # the head has not moved: nothing more is written
+    after = await scrape(stemme)
+
+    # Assert
+    anchored = [(labels, value) for (name, labels), value in after.items()
+                if name == "stemme_audit_anchor_sequence"]
+    assert not any(name == "stemme_audit_anchor_sequence" for name, _ in before)
+    assert (done["audit_anchored"], again["audit_anchored"]) == (1, 0)
+    assert len(anchored) == 1 and anchored[0][1] >= 1
+    assert len(dict(anchored[0][0])["hash"]) == 64

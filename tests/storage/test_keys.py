@@ -132,3 +132,18 @@ def test_unwrapping_follows_a_master_key_that_changed_under_its_id() -> None:
         ring.unwrap(wrapped, "dk_1")
     _, rewrapped = other.wrap(data_key, "dk_1")
     assert ring.unwrap(rewrapped, "dk_1") == data_key
+
+
+def test_the_audit_key_is_its_own_and_older_key_files_derive_a_stable_one() -> None:
+    ring = KeyRing.generate()
+    doc = json.loads(ring.to_json())
+    older = {k: v for k, v in doc.items() if k != "audit_secret"}  # a key file from before
+
+    again = KeyRing.from_json(ring.to_json())
+    derived = KeyRing.from_json(json.dumps(older))
+
+    assert "audit_secret" in doc
+    assert again.audit_key == ring.audit_key
+    assert ring.audit_key not in ring.master_keys.values()
+    assert derived.audit_key == KeyRing.from_json(json.dumps(older)).audit_key
+    assert derived.audit_key not in (derived.index_secret, *derived.master_keys.values())

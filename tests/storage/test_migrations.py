@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -128,4 +130,38 @@ def test_upgrade_from_0003_leaves_only_each_persons_newest_invite_working(db_url
     with eng.connect() as conn:
         rows = conn.execute(text("SELECT id, revoked_at IS NOT NULL FROM invites ORDER BY id"))
         assert [tuple(r) for r in rows] == [("i1", True), ("i2", False), ("i3", True)]
+    eng.dispose()
+
+
+def test_upgrade_from_0004_numbers_the_audit_log_and_keyed_entries_chain_on(db_url: str) -> None:
+    from sqlmodel import Session
+
+    from consent import audit
+
+    eng = at_revision(db_url, "0004")
+    with Session(eng) as session:  # entries as 0004's code wrote them: plain SHA-256, no seq
+        prev = audit.GENESIS
+        for i in range(3):
+            at = datetime(2026, 12, 1, 12, i, tzinfo=UTC)
+            digest = audit.entry_hash(prev, at, "cli", "case.view", f"case:{i}", "")
+            session.execute(text("INSERT INTO audit_log (at, actor, action, target, detail, "
+                                 "prev_hash, hash) VALUES (:at, 'cli', 'case.view', :target, "
+                                 "'', :prev, :hash)"),
+                            {"at": at.replace(tzinfo=None).isoformat(" ", "microseconds")
+                             if eng.dialect.name == "sqlite" else at,
+                             "target": f"case:{i}", "prev": prev, "hash": digest})
+            prev = digest
+        session.commit()
+
+    migrate.upgrade(eng)
+    audit.bind_key(eng, b"k" * 32)
+    with Session(eng) as session:
+        audit.append(session, actor="cli", action="case.view", target="case:3")
+        session.commit()
+        report = audit.verify(session)
+
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT seq, key_id FROM audit_log ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(1, None), (2, None), (3, None), (4, "a1")]
+    assert (report.ok, report.entries) == (True, 4)
     eng.dispose()
