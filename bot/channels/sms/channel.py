@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -52,6 +53,13 @@ LOOKUP_LIMIT: Final = 1000
 RECENT_PAGE: Final = 50
 # Twilio's clock and ours may disagree a little; a look-up window starts this much earlier.
 CLOCK_SKEW: Final = timedelta(minutes=5)
+
+# Twilio's forms have about 40 fields (ten media URLs and their types among them); a body
+# with many more is no webhook of Twilio's and is refused before its signature is computed.
+MAX_FORM_FIELDS: Final = 200
+_SID = re.compile(r"^[A-Za-z0-9]{1,40}$")  # "SM" + 32 hex digits
+_STATUS = re.compile(r"^[a-z_]{1,32}$")  # queued, sent, delivered, partially_delivered, ...
+_ERROR_CODE = re.compile(r"^[0-9]{1,9}$")
 
 # What a call to Twilio may raise: its own errors, and the network's.
 _CALL_ERRORS: Final = (TwilioRestException, TwilioServiceException, aiohttp.ClientError,
@@ -151,8 +159,12 @@ def _pairs(values: dict[str, object] | None) -> list[tuple[str, str]] | None:
 
 
 def _error_code(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    # Twilio's error codes are five ASCII digits; str.isdigit would also pass "²", which int()
+    # refuses, and thousands of digits, which it refuses too (or converts in quadratic time).
+    if value is None or not value.strip():
         return None
+    if not _ERROR_CODE.match(value.strip()):
+        raise MalformedRequest("ErrorCode is not a Twilio error code")
     return int(value)
 
 
@@ -217,6 +229,10 @@ class TwilioSmsChannel:
         signature = header(request_headers, SIGNATURE_HEADER)
         if not signature:
             raise ForgedRequest("missing Twilio signature")
+        # Counted on the bytes, before decoding or splitting: a body of 500k empty fields
+        # would otherwise cost its parse and a signature over all of them.
+        if raw_body.count(b"&") >= MAX_FORM_FIELDS:
+            raise MalformedRequest("more form fields than a Twilio webhook has")
         try:
             pairs = parse_qsl(
                 raw_body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
@@ -244,6 +260,8 @@ class TwilioSmsChannel:
         sender = params.get("From")
         if not sid or not sender:
             raise MalformedRequest("inbound SMS without MessageSid or From")
+        if not _SID.match(sid):
+            raise MalformedRequest("MessageSid is not a Twilio sid")
         body = params.get("Body", "")
         media = params.get("NumMedia", "0")
         kind: InboundKind = "text"
@@ -265,6 +283,8 @@ class TwilioSmsChannel:
         recipient = params.get("To")
         if not sid or not status or not recipient:
             raise MalformedRequest("status callback without MessageSid, MessageStatus or To")
+        if not _SID.match(sid) or not _STATUS.match(status):
+            raise MalformedRequest("status callback with an odd MessageSid or MessageStatus")
         return Inbound(
             provider="sms",
             # One message gets several callbacks (queued, sent, delivered): the sid alone

@@ -44,6 +44,19 @@ ALLOWED_UPDATES: Final = ("message", "callback_query", "my_chat_member")
 
 # Bad requests that mean "already done" when removing a keyboard: not worth a retry or an alarm.
 _HARMLESS_EDIT_ERRORS = ("message is not modified", "message to edit not found")
+# An Update's integers are ids and Unix times, all within 64 bits (20 characters with a sign):
+# a longer one is refused before Python converts it, whatever PYTHONINTMAXSTRDIGITS says.
+MAX_INT_CHARS: Final = 20
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_INT_CHARS:
+        raise ValueError("integer too long for an Update")
+    return int(text)
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not JSON a provider sends")
 
 
 
@@ -171,9 +184,11 @@ class TelegramChannel:
         if given is None or not secrets.compare_digest(given.encode("utf-8"), self._secret):
             raise ForgedRequest("missing or wrong Telegram secret token")
         try:
-            data = json.loads(raw_body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedRequest("body is not JSON") from exc
+            data = json.loads(raw_body, parse_int=_bounded_int, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:
+            # ValueError covers bad JSON, bad UTF-8 and numbers no Update holds; RecursionError
+            # is nesting deeper than the interpreter's limit (an Update nests a few levels).
+            raise MalformedRequest("body is not an Update's JSON") from exc
         return parse_update(data, received_at=self._clock())
 
     async def send(

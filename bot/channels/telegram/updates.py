@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import CallbackQuery, Chat, ChatMemberUpdated, Message, Update
@@ -18,6 +18,9 @@ from bot.channels.base import Inbound, InboundKind, MalformedRequest, telegram_a
 
 START_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?:\s+(.*))?$", re.DOTALL)
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}$")
+_FIRST_DATE = datetime(2013, 1, 1, tzinfo=UTC)
+_LAST_DATE = datetime(2200, 1, 1, tzinfo=UTC)
 # What building an Update from odd JSON raises: a missing field, a wrong type, a date out of
 # range, nesting too deep.
 _BUILD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError,
@@ -36,7 +39,18 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _date(value: Any) -> datetime | None:
-    return value if isinstance(value, datetime) else None
+    if not isinstance(value, datetime):
+        return None
+    # Telegram's dates are Unix times of messages sent since it began; one outside these
+    # years is no Update Telegram sent, and would overflow date arithmetic further on.
+    if not _FIRST_DATE <= value < _LAST_DATE:
+        raise MalformedRequest("date out of range")
+    return value
+
+
+def _language(value: Any) -> str | None:
+    # An IETF language tag ("da", "en-GB"); anything else is ignored, not stored.
+    return value if isinstance(value, str) and _LANGUAGE.match(value) else None
 
 
 def _is_private(chat: Chat) -> bool:
@@ -87,7 +101,7 @@ def _message(update_id: str, message: Message, received_at: datetime) -> list[In
         kind="text",
         received_at=received_at,
         text=text if isinstance(text, str) else "",
-        language=_str_or_none(sender.language_code) if sender is not None else None,
+        language=_language(sender.language_code) if sender is not None else None,
         sent_at=_date(message.date),
     )
     if not isinstance(text, str):
@@ -130,7 +144,7 @@ def _callback_query(update_id: str, query: CallbackQuery, received_at: datetime
             button_data=data if isinstance(data, str) else None,
             callback_query_id=query.id,
             prompt_message_id=prompt_id,
-            language=_str_or_none(query.from_user.language_code),
+            language=_language(query.from_user.language_code),
         )
     ]
 

@@ -28,7 +28,9 @@ from bot.channels.webchat.info import WEBCHAT_INFO
 from bot.flows.messages import OutgoingMessage
 
 MAX_INPUT: Final = 4096  # as long as a Telegram message; a longer post is refused (400)
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# The page's ids are 16 characters; at most 40 keeps "<participant>:<id>" within the inbox's
+# 80-character provider id.
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 _CHAT_PATH = re.compile(r"^/chat/([^/?#]+)")
 
 # Maps the chat token in /chat/{token} to a participant id, or None when the token is unknown.
@@ -64,9 +66,13 @@ class WebChatChannel:
         if participant is None:
             raise ForgedRequest("unknown chat token")
         try:
-            form = parse_qs(raw_body.decode("utf-8"), keep_blank_values=True)
+            # The page posts at most three fields; a body of thousands costs time to split.
+            form = parse_qs(raw_body.decode("utf-8"), keep_blank_values=True,
+                            max_num_fields=8)
         except UnicodeDecodeError as exc:
             raise MalformedRequest("form body is not UTF-8") from exc
+        except ValueError as exc:  # parse_qs: more fields than max_num_fields
+            raise MalformedRequest("too many form fields") from exc
         choice = (form.get("choice") or [""])[0]
         text = (form.get("text") or [""])[0]
         if len(choice) > MAX_INPUT or len(text) > MAX_INPUT:
