@@ -1,17 +1,21 @@
-"""Sign-in, web sessions, API tokens and the failed-sign-in limit, all stored server-side, hashed.
+"""Sign-in, web sessions, API tokens and the failed-sign-in limits, all stored server-side, hashed.
 
 Tokens are 256-bit random values; the database keeps only their SHA-256, so a copy of the
 database (or a backup) signs nobody in. The CSRF token of a web session is derived from the
-session's own token, so it needs no storage and dies with the session.
+session's own token, so it needs no storage and dies with the session. The sign-in limits
+count in the database (`login_attempts` and the `throttles` counters), so every process
+serving one database sees the same counts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, update
@@ -20,9 +24,14 @@ from sqlmodel import Session, col, select
 from consent import audit
 from storage.models import ApiToken, LoginAttempt, User, WebSession
 from storage.passwords import verify_password
+from storage.repo.throttle import count, hit
 from storage.repo.users import user_by_email
 
-WINDOW = timedelta(hours=1)  # the failed-sign-in limit counts over the last hour
+WINDOW = timedelta(hours=1)  # an account's failed sign-ins count for an hour
+FREE_FAILURES = 5  # failures an account may have in the hour before a failing client waits
+MAX_DELAY = timedelta(minutes=5)  # guessing stays slow; a colleague's typo stays cheap
+QUARTER = timedelta(minutes=15)
+CLIENT_LIMIT = 50  # failures per client address in 15 minutes: a town hall behind one NAT fits
 TOKEN_PREFIX = "stm_"
 
 
@@ -36,6 +45,24 @@ def account_key(email: str) -> str:
     return digest("login:" + email.strip().lower())
 
 
+def client_key(secret: bytes, address: str) -> str:
+    """The key a client address is counted under: an HMAC, so no address is stored.
+
+    IPv6 clients are counted per /64, the block one subscriber is given: a client could
+    otherwise take a fresh address for every try.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        subject = address
+    else:
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        subject = str(ipaddress.ip_network(f"{ip}/64", strict=False)) \
+            if isinstance(ip, ipaddress.IPv6Address) else str(ip)
+    return hmac.new(secret, ("sign-in client:" + subject).encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(session_token: str) -> str:
     """The CSRF token of a web session: an HMAC of the session's own secret token."""
     return hmac.new(session_token.encode("utf-8"), b"stemme-csrf", hashlib.sha256).hexdigest()
@@ -46,7 +73,8 @@ def csrf_matches(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected, given or "")
 
 
-Outcome = Literal["ok", "failed", "refused"]
+# refused: the client address is over its limit; throttled: a failing client must wait.
+Outcome = Literal["ok", "failed", "refused", "throttled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +84,85 @@ class SignIn:
     outcome: Outcome
     user: User | None = None
     token: str | None = None
+    retry_after: int = 0  # seconds, when refused or throttled
 
 
 def recent_failures(session: Session, key: str, now: datetime) -> int:
     """Failed sign-ins for an account within the last hour."""
-    return int(session.exec(select(func.count()).select_from(LoginAttempt).where(
+    return _account_failures(session, key, now)[0]
+
+
+def _account_failures(session: Session, key: str, now: datetime) -> tuple[int, datetime | None]:
+    """How many failed sign-ins an account had in the last hour, and when the last was."""
+    found, last = session.exec(select(func.count(), func.max(col(LoginAttempt.at))).where(
         LoginAttempt.account_key == key, LoginAttempt.outcome == "failed",
-        col(LoginAttempt.at) > now - WINDOW)).one())
+        col(LoginAttempt.at) > now - WINDOW)).one()
+    return int(found), last
 
 
-def sign_in(session: Session, email: str, password: str, *, now: datetime,
-            max_failures: int, lifetime: timedelta) -> SignIn:
-    """Check a password (within the hourly failure limit) and open a web session when right.
+def delay(failures: int) -> timedelta:
+    """How long after an account's last failure a failing client waits: doubling, at most 5 min."""
+    if failures <= FREE_FAILURES:
+        return timedelta(0)
+    return min(MAX_DELAY, timedelta(seconds=2 ** min(failures - FREE_FAILURES - 1, 16)))
 
-    Over the limit the attempt is refused before the password is looked at, so even the right
-    password does not get in until the hour has passed; refusals are not counted as failures,
-    which lets the lock lift on its own.
+
+def _quarter(at: datetime) -> datetime:
+    at = at.astimezone(UTC)
+    return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+
+
+def _window(at: datetime) -> str:
+    """The throttle window of a quarter hour, e.g. 20261123T1015."""
+    return _quarter(at).strftime("%Y%m%dT%H%M")
+
+
+def _pair(key: str, client: str) -> str:
+    return digest(f"sign-in pair:{key}:{client}")
+
+
+def _in_last_quarter(session: Session, counter: str, now: datetime) -> float:
+    """A counter over about the last 15 minutes: this quarter hour, plus the part of the
+    previous one still inside them (counters per quarter hour keep the table small)."""
+    into = (now - _quarter(now)) / QUARTER
+    return count(session, counter, _window(now)) + \
+        count(session, counter, _window(now - QUARTER)) * (1 - into)
+
+
+def client_failures(session: Session, client: str, now: datetime) -> float:
+    """Failed sign-ins from a client key (`client_key`) in about the last 15 minutes."""
+    return _in_last_quarter(session, client, now)
+
+
+def sign_in(session: Session, email: str, password: str, *, client: str, now: datetime,
+            lifetime: timedelta) -> SignIn:
+    """Check a password within the sign-in limits and open a web session when right.
+
+    A client address with 50 failures in 15 minutes is refused whatever it sends (a password
+    spray over many accounts). An account's failures make a client that failed on it wait
+    longer and longer between tries; a client that has not failed on the account has its
+    password checked at once, so nobody guessing at an account locks its owner out. Neither
+    refusal looks at the password or counts as a failure, so both lift on their own.
     """
     key = account_key(email)
-    if recent_failures(session, key, now) >= max_failures:
-        session.add(LoginAttempt(account_key=key, at=now, outcome="refused"))
-        return SignIn("refused")
+    if client_failures(session, client, now) >= CLIENT_LIMIT:
+        return _turn_away(session, email, key, client, now, "refused", QUARTER,
+                          f"{CLIENT_LIMIT} failed sign-ins from this client in 15 minutes")
+    failures, last = _account_failures(session, key, now)
+    if last is not None and failures > FREE_FAILURES \
+            and _in_last_quarter(session, _pair(key, client), now) > 0:
+        wait = last + delay(failures) - now
+        if wait > timedelta(0):
+            return _turn_away(session, email, key, client, now, "throttled", wait,
+                              f"{failures} failed sign-ins on this account in the last hour")
     user = user_by_email(session, email)
     usable = user is not None and user.active
     # verify_password checks a dummy hash when there is no usable user: no timing oracle.
     ok = verify_password(user.password_hash if usable and user else None, password) and usable
     session.add(LoginAttempt(account_key=key, at=now, outcome="ok" if ok else "failed"))
     if not ok or user is None:
+        hit(session, client, _window(now))
+        hit(session, _pair(key, client), _window(now))
         return SignIn("failed")
     token = secrets.token_urlsafe(32)
     session.add(WebSession(token_hash=digest(token), user_id=user.id, created_at=now,
@@ -90,6 +170,21 @@ def sign_in(session: Session, email: str, password: str, *, now: datetime,
     audit.append(session, actor=user.email, action="user.sign_in", target=f"user:{user.id}",
                  at=now)
     return SignIn("ok", user, token)
+
+
+def _turn_away(session: Session, email: str, key: str, client: str, now: datetime,
+               outcome: Literal["refused", "throttled"], wait: timedelta, why: str) -> SignIn:
+    """Record a refused or throttled try; audited once a quarter hour per client (refused) or
+    per client and account (throttled)."""
+    session.add(LoginAttempt(account_key=key, at=now, outcome=outcome))
+    subject = client if outcome == "refused" else _pair(key, client)
+    # Once, not per try: a flood of refused tries must not flood the append-only log.
+    if hit(session, digest(f"sign-in audited:{outcome}:{subject}"), _window(now)) == 1:
+        user = user_by_email(session, email)
+        audit.append(session, actor=f"client:{client[:16]}", action=f"sign_in.{outcome}",
+                     target=f"user:{user.id}" if user else f"account:{key[:16]}",
+                     detail=why, at=now)
+    return SignIn(outcome, retry_after=math.ceil(wait.total_seconds()))
 
 
 def resolve_session(session: Session, token: str, *, now: datetime, idle: timedelta

@@ -7,12 +7,15 @@ access (own cases, or all for admins) is then checked per case in the handlers.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
-from collections.abc import Awaitable, Callable
+import unicodedata
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
+import structlog
 from aiohttp import web
 
 from dashboard import accounts
@@ -20,6 +23,8 @@ from dashboard.render import language, page, secure
 from dashboard.state import DASHBOARD, Dashboard
 from storage.models import User
 
+log = structlog.get_logger("stemme.dashboard")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 SESSION_COOKIE = "stemme_session"
 PRE_COOKIE = "stemme_pre"  # the signed-out CSRF token of the sign-in form (double submit)
 CSRF_FIELD = "_csrf"
@@ -72,11 +77,93 @@ def not_found(request: web.Request, viewer: Viewer | None = None) -> web.Respons
                 lang=viewer.lang if viewer else None)
 
 
+def _leaves_site(text: str) -> bool:
+    # Browsers drop tabs and newlines inside URLs (so does yarl, building the Location) and
+    # read "\\" as "/", so "/\t/x", "/\\x" and "//x" all name another host; any control
+    # character is refused outright, and "." segments, which "/..//x" would resolve away.
+    path = text.split("?", 1)[0].split("#", 1)[0]
+    return (not text.startswith("/") or "//" in path or "\\" in text
+            or any(segment in (".", "..") for segment in path.split("/"))
+            or any(unicodedata.category(c).startswith("C") for c in text)
+            or bool(urlsplit(text).scheme or urlsplit(text).netloc))
+
+
 def local_path(target: str | None) -> str:
-    # Only paths on this site: "//evil.example" or "https://..." would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Where a `next=` may send the reader: a path on this site, else the case list.
+
+    Checked as given and after each round of percent-decoding, so "/%09/evil.example" and
+    "/%2F/evil.example" are refused like "/\t/evil.example" and "//evil.example".
+    """
+    text = target or ""
+    if not text or len(text) > 2000:
+        return "/"
+    seen = text
+    for _ in range(4):  # deeper than any browser decodes
+        if _leaves_site(seen):
+            return "/"
+        try:
+            decoded = unquote(seen, errors="strict")
+        except UnicodeDecodeError:
+            return "/"  # bytes that are no text: not a path of ours
+        if decoded == seen:
+            return text
+        seen = decoded
     return "/"
+
+
+@functools.lru_cache(maxsize=8)
+def trusted_networks(setting: str) -> tuple[Network, ...]:
+    """STEMME_TRUSTED_PROXIES (comma-separated IPs and CIDRs) as networks.
+
+    An entry that is not an address is skipped with a warning: it trusts nothing, so a typo
+    never lets a client choose its own address.
+    """
+    networks = []
+    for entry in filter(None, (part.strip() for part in setting.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            log.warning("trusted_proxy_ignored", entry=entry[:60])
+    return tuple(networks)
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    for candidate in (text, text.rsplit(":", 1)[0].strip("[]") if ":" in text else ""):
+        try:
+            ip = ipaddress.ip_address(candidate) if candidate else None
+        except ValueError:
+            continue
+        # A dual-stack socket names an IPv4 peer as ::ffff:a.b.c.d.
+        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+        return mapped or ip
+    return None
+
+
+def client_address(peer: str | None, forwarded_for: Sequence[str],
+                   trusted: Sequence[Network]) -> str:
+    """The address a request came from: the peer, or X-Forwarded-For's when the peer is trusted.
+
+    X-Forwarded-For is read from the right, past the trusted proxies: the first hop no trusted
+    proxy vouches for is the client, as anything further left is the client's own claim.
+    """
+    peer_ip = _ip(peer or "")
+    if peer_ip is None:
+        return peer or "unknown"
+    address = peer_ip
+    hops = [hop for header in forwarded_for for hop in header.split(",")]
+    while any(address in net for net in trusted) and hops:
+        hop = _ip(hops.pop())
+        if hop is None:
+            break  # unreadable: the proxy in front of it is the last one we can name
+        address = hop
+    return str(address)
+
+
+def request_client(request: web.Request, proxies: str) -> str:
+    """The client address of a request, with STEMME_TRUSTED_PROXIES as `proxies`."""
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                          trusted_networks(proxies))
 
 
 def login_redirect(request: web.Request) -> web.HTTPSeeOther:

@@ -17,6 +17,7 @@ from dashboard.guard import (
     forbidden,
     local_path,
     page_handler,
+    request_client,
     set_session_cookie,
 )
 from dashboard.render import page, secure
@@ -50,7 +51,7 @@ async def login_get(request: web.Request) -> web.StreamResponse:
 
 
 async def login_post(request: web.Request) -> web.StreamResponse:
-    """POST /login: check the password within the hourly limit, then open a session."""
+    """POST /login: check the password within the sign-in limits, then open a session."""
     d = dash(request)
     form = await request.post()
     pre = request.cookies.get(PRE_COOKIE, "")
@@ -60,12 +61,17 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     email = str(form.get("email", ""))[:254]
     password = str(form.get("password", ""))[:1024]
     now = d.now()
+    # The setting is read by name: SettingsLike (dashboard/state.py) does not list it yet.
+    proxies = d.settings.trusted_proxies
+    client = accounts.client_key(d.vault.ring.derive("sign-in clients"),
+                                 request_client(request, proxies))
     result = await d.run(lambda s: accounts.sign_in(
-        s, email, password, now=now, max_failures=d.max_failed_sign_ins,
-        lifetime=d.absolute_timeout))
-    if result.outcome == "refused":
-        return _login_page(request, error="error.locked", status=429, email=email,
-                           next_=str(form.get("next", "")))
+        s, email, password, client=client, now=now, lifetime=d.absolute_timeout))
+    if result.outcome in ("refused", "throttled"):
+        response = _login_page(request, error=f"error.{result.outcome}", status=429,
+                               email=email, next_=str(form.get("next", "")))
+        response.headers["Retry-After"] = str(result.retry_after)
+        return response
     if result.outcome != "ok" or result.token is None:
         return _login_page(request, error="error.sign_in", status=401, email=email,
                            next_=str(form.get("next", "")))

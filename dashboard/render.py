@@ -15,6 +15,7 @@ from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from dashboard.i18n import catalogue, language_or_default, t
+from storage import http_headers
 
 TEMPLATES = Path(__file__).with_name("templates")
 LANG_COOKIE = "stemme_lang"
@@ -86,12 +87,7 @@ def page(request: web.Request, template: str, context: Mapping[str, Any], *, zon
 
 def secure(response: R, *, csp: str = CSP, lang_cookie: str | None = None) -> R:
     """Headers every dashboard response carries: no caching of case data, no framing."""
-    response.headers["Content-Security-Policy"] = csp
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    if "frame-ancestors 'none'" in csp:
-        response.headers["X-Frame-Options"] = "DENY"
+    http_headers.strict(response.headers, csp=csp)
     if lang_cookie:
         response.set_cookie(LANG_COOKIE, lang_cookie, max_age=365 * 86400, path="/",
                             httponly=True, samesite="Strict")

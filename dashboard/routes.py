@@ -17,6 +17,7 @@ from dashboard import (
     pages_cases,
     pages_people,
     pages_rules,
+    pages_source,
 )
 from dashboard.guard import json_error
 from dashboard.openapi import document
@@ -105,6 +106,7 @@ def _page_routes(app: web.Application) -> None:
     r.add_get("/digest/mail", pages_admin.digest_mail)
     r.add_get("/users", pages_admin.users)
     r.add_get("/rules", pages_rules.rules)
+    r.add_get("/source", pages_source.source)
     r.add_post("/users", pages_admin.user_add)
     r.add_post("/users/{user_id}/deactivate", pages_admin.user_deactivate)
     r.add_post("/users/{user_id}/tokens", pages_admin.user_token)

@@ -29,6 +29,7 @@ class SettingsLike(Protocol):
     public_url: str
     telegram_bot_username: str | None
     quiet_hours: str
+    trusted_proxies: str
 
     @property
     def zone(self) -> ZoneInfo: ...
@@ -67,7 +68,6 @@ class Dashboard:
     clock: Callable[[], datetime] = field(default=utcnow)
     idle_timeout: timedelta = timedelta(minutes=30)
     absolute_timeout: timedelta = timedelta(hours=12)
-    max_failed_sign_ins: int = 100  # per account per hour
     # The Telegram bot's username for invite links (the process's getMe); None = the setting.
     bot_username: Callable[[], Awaitable[str | None]] | None = None
 

@@ -11,6 +11,7 @@ falls due outside them is moved to the person's next allowed minute.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -209,12 +210,16 @@ def _start_all(session: Session, rows: Sequence[Sequence[Any]], now: datetime, c
 def sweep_due(engine: Engine, now: datetime, cfg: SweepConfig, start: StartSurveys,
               worker: str, max_batches: int = 1000) -> SweepResult:
     """Sweep until nothing is due (or `max_batches` ran): memory stays one batch wide."""
-    total = SweepResult()
+    total, started_at = SweepResult(), time.perf_counter()
     for _ in range(max_batches):
         result, claimed = sweep_batch(engine, now, cfg, start, worker)
         total += result
         if claimed < cfg.batch:
             break
+    if total.started or total.deferred or total.missed or total.cancelled:  # counts only
+        log.info("due prompts swept", started=total.started, deferred=total.deferred,
+                 missed=total.missed, cancelled=total.cancelled,
+                 duration_ms=round((time.perf_counter() - started_at) * 1000, 1))
     return total
 
 
@@ -297,6 +302,10 @@ def sweep_conversations(engine: Engine, now: datetime, *, remind: ConversationHo
     by default windows only): what is due outside them waits for the next allowed minute.
     """
     cfg = cfg or SweepConfig()
+    started_at = time.perf_counter()
     expired = _conversations_due(engine, now, "expires_at", expire, batch, cfg)
     reminded = _conversations_due(engine, now, "remind_at", remind, batch, cfg)
+    if reminded or expired:
+        log.info("running surveys swept", reminded=reminded, expired=expired,
+                 duration_ms=round((time.perf_counter() - started_at) * 1000, 1))
     return reminded, expired

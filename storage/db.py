@@ -50,11 +50,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # Sealed or not, the database is nobody else's business: owner-only from birth.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,  # SQL errors would otherwise echo sealed and plain values
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         hide_parameters=True)
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -7,6 +7,7 @@ web chat, so the demo needs no Telegram or Twilio account and never texts a real
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -21,14 +22,14 @@ from consent import agreements, audit
 from storage import migrate
 from storage.db import session_scope
 from storage.models import Case, Conversation, DuePrompt, Meeting, Participant, User, new_id
+from storage.passwords import verify_password
 from storage.repo import cases
 from storage.repo.answers import ItemScore, record_answer, record_free_text
-from storage.repo.users import create_user
+from storage.repo.users import create_user, user_by_email
 
 CASEWORKER = "demo@stemme.example"
 ADMIN = "admin@stemme.example"
 PASSWORD = "stemme-demo-2026"  # a demo on 127.0.0.1: fixed and printed on purpose
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 WEEKS = 10
 OUTCOME = ("me", "family", "school", "overall")
 SESSION = ("heard", "topics", "approach", "overall")
@@ -210,15 +211,47 @@ def seed(session: Session, rt: Runtime, now: datetime) -> list[dict[str, Any]]:
     return seeded
 
 
+def loopback(host: str | None) -> bool:
+    """True for a name or address only this machine reaches (localhost, 127.0.0.0/8, ::1)."""
+    name = (host or "").strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # "0.0.0.0", "", a host name: others may reach it
+
+
+def local_only(rt: Runtime, host: str) -> str | None:
+    """Why the demo may not run here (a host or public URL others reach), or None."""
+    if not loopback(host):
+        return (f"the demo (with its published password) only runs on a loopback address; "
+                f"the host is {host or '(all addresses)'}: set STEMME_HOST=127.0.0.1")
+    if not loopback(urlsplit(f"{rt.settings.public_url}/").hostname):
+        return (f"STEMME_PUBLIC_URL is {rt.settings.public_url}: the demo (with its "
+                "published password) is only seeded on a local instance")
+    return None
+
+
+def published_logins(session: Session) -> list[str]:
+    """The demo logins that still open with the published password (for `stemme serve`)."""
+    found = []
+    for email in (CASEWORKER, ADMIN):
+        user = user_by_email(session, email)
+        if user is not None and user.active and verify_password(user.password_hash, PASSWORD):
+            found.append(email)
+    return found
+
+
 def cmd_demo(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
     """Seed the demo (with --if-empty: only into an empty database, else do nothing)."""
     if migrate.current_revision(rt.engine) != migrate.head_revision():
         raise CommandError("the database schema is not up to date; run: stemme migrate")
     url = f"{rt.settings.public_url}/"
-    if urlsplit(url).hostname not in LOCAL_HOSTS:
-        # The demo logins have a published password: never on an instance others can reach.
-        message = (f"STEMME_PUBLIC_URL is {rt.settings.public_url}: the demo (with its "
-                   "published password) is only seeded on a local instance")
+    # The demo logins have a published password: never on an instance others can reach,
+    # whether by the address it listens on or the one it says it has.
+    message = local_only(rt, rt.settings.host)
+    if message is not None:
         if args.if_empty:
             out.result({"ok": True, "seeded": False, "dashboard_url": url}, message)
             return

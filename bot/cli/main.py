@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import admin, alerts, cases, demo, messaging, records
+from bot.cli import admin, alerts, backup, cases, demo, messaging, records
 from bot.cli.output import CommandError, Output
 from bot.cli.refusals import refused
 from bot.runtime.parts import Runtime
@@ -126,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
                 "list closed cases past the retention period, for review")
     p.add_argument("--months", type=int, default=24)
 
+    p = command("backup", backup.cmd_backup, "a consistent copy of the SQLite database, also "
+                "while serving; keep the key file apart from it")
+    p.add_argument("--out", required=True, help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+
     alert = sub.add_parser("alert", help="alerts").add_subparsers(dest="sub", required=True)
     p = command("list", alerts.cmd_alert_list, "stored alerts, oldest first", alert)
     p.add_argument("--case", help="only this case's alerts")
@@ -163,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rt.close()
     except EXPECTED as exc:
         out.error(str(exc), exc.__class__.__name__)
-        return 1
+        return int(getattr(exc, "exit_code", 1))  # 2: a configuration `serve` refused
     except KeyboardInterrupt:
         return 130
     return 0

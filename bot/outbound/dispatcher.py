@@ -167,6 +167,7 @@ class Dispatcher:
         by_address, prepared = await self._db(self._claim_and_prepare, name, limit, held)
         if not by_address:
             return 0
+        started_at = time.monotonic()
         renewing = asyncio.create_task(self._keep_claims(name))
         try:
             await asyncio.gather(*(self._send_in_order(name, rs, prepared.get(rs[0].id))
@@ -175,6 +176,9 @@ class Dispatcher:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
+        log.debug("batch dispatched", channel=name, rows=sum(map(len, by_address.values())),
+                  recipients=len(by_address),
+                  duration_ms=round((time.monotonic() - started_at) * 1000, 1))
         return sum(len(rs) for rs in by_address.values())
 
     def _claim_and_prepare(self, name: str, limit: int, held: set[str]) -> tuple[
@@ -287,7 +291,7 @@ class Dispatcher:
         except TimeoutError:
             result = Retry(TIMEOUT_BACKOFF, "timeout")
         except Exception as exc:  # an adapter bug must not lose the message: retry it
-            log.exception("channel send raised", channel=name)
+            log.exception("channel send raised", channel=name, error=exc.__class__.__name__)
             result = Retry(0.0, f"adapter error: {exc.__class__.__name__}")
         [retry_at] = await self._recording.submit([(row, first_address, result)])
         return retry_at
@@ -351,7 +355,8 @@ class Dispatcher:
             if row.attempts >= self.config.max_attempts:
                 outbox.mark_failed(session, row.id, error=f"gave up: {result.reason}",
                                    worker=owner)
-                log.warning("message failed for good", channel=row.channel, id=row.id)
+                log.warning("send failed", outcome="final", channel=row.channel,
+                            error=result.reason, attempts=row.attempts, id=row.id)
                 return None
             # A provider's retry_after is binding; other hints yield to our own backoff.
             if result.reason == "rate_limited":
@@ -360,6 +365,9 @@ class Dispatcher:
             else:
                 wait = self._backoff(row.attempts)
             retry_at = now + timedelta(seconds=wait)
+            log.warning("send failed", outcome="retry", channel=row.channel,
+                        error=result.reason, attempts=row.attempts, retry_in_s=round(wait, 1),
+                        id=row.id)
             outbox.mark_retry(session, row.id, not_before=retry_at, error=result.reason,
                               unsure=unsure, worker=owner)
             return retry_at
@@ -373,7 +381,11 @@ class Dispatcher:
                 mark_unreachable(session, person, at=now, reason=result.reason)
             outbox.mark_failed(session, row.id, error=f"stopped: {result.reason}",
                                worker=owner)
+            log.warning("send failed", outcome="stopped", channel=row.channel,
+                        error=result.reason, id=row.id)
             return None
         assert isinstance(result, Failed)
+        log.warning("send failed", outcome="final", channel=row.channel, error=result.reason,
+                    attempts=row.attempts, id=row.id)
         outbox.mark_failed(session, row.id, error=result.reason, worker=owner)
         return None

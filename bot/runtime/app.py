@@ -12,10 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.username import BotUsername
 from bot.channels.webchat import page as webchat_page
+from bot.runtime.logs import access_log
 from bot.runtime.metrics import VERSION
 from bot.runtime.parts import Runtime
 from bot.runtime.services import Services
 from dashboard import routes as dashboard_routes
+from storage import http_headers
 from storage.db import DatabaseUnavailable, ping
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -55,11 +57,13 @@ async def metrics(request: web.Request) -> web.Response:
 def create_app(runtime: Runtime, services: Services | None = None,
                *, background: bool = True) -> web.Application:
     """The web application for one process; `background` runs the sweep and dispatcher."""
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[access_log])
     services = services or Services(runtime)
     app[RUNTIME] = runtime
     app[REGISTRY] = services.metrics.registry
     app[STARTED] = time.monotonic()
+    # Behind an https public URL every response says: never come back over plain http.
+    app.on_response_prepare.append(http_headers.hsts_for(runtime.settings.public_url))
     app[webchat_page.ENGINE] = runtime.engine
     app[webchat_page.VAULT] = runtime.vault
     app.router.add_get("/healthz", healthz)

@@ -58,12 +58,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8080"
+    # Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client.
+    trusted_proxies: str = Field(default="", pattern=r"^[0-9A-Fa-f.:/,\s]*$")
     timezone: str = "Europe/Copenhagen"
     quiet_hours: str = "20:00-08:00"
     sweep_seconds: float = Field(default=30, gt=0)
     text_packs_dir: Path | None = None
     rules_file: Path | None = None  # an organisation's alert rules (TOML); None = shipped ones
     risk_lexicon_file: Path | None = None
+    # Where users get the source (AGPL §13); unset = the /source page, which names the licence.
+    source_url: str | None = Field(default=None, pattern=r"^(https?://\S+)?$")
 
     telegram_token: str | None = Field(default=None, repr=False)
     telegram_webhook_secret: str | None = Field(default=None, repr=False)
@@ -85,6 +89,8 @@ class Settings(BaseSettings):
     team_email: str | None = None  # urgent alerts unacknowledged after escalate_after go here too
     escalate_after: timedelta = timedelta(hours=4)  # "4h", "90m", "1d" or "1h30m"
     digest_at: str = "mon 07:00"  # local weekday and time of the weekly digest
+    log_format: str = Field(default="console", pattern="^(console|json)$")  # json: one a line
+    log_level: str = Field(default="info", pattern="^(?i:debug|info|warning|error)$")
 
     @field_validator("public_url", "telegram_api_url", "twilio_api_url")
     @classmethod

@@ -37,6 +37,7 @@ from bot.conversation.interpreter import SurveyConfig
 from bot.flows import load_detector
 from bot.inbound.router import Effects, InboundRouter
 from bot.inbound.store import store_each
+from bot.runtime.logs import configure_from
 from bot.runtime.parts import Runtime
 from bot.runtime.settings import Settings
 
@@ -80,13 +81,13 @@ class ThreadWriter(InboxWriter):
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
         self.store = lambda inbounds: store_each(rt.engine, rt.vault, inbounds)
         self.process = router.process_many
-
         self._lexicon = rt.settings.risk_lexicon_file
 
     def warm_up(self) -> None:
         """Compile the risk lexicon and load the model now, not on the first message (about
         1.5 s, which the first child to write would wait)."""
         self.executor.submit(load_detector, self._lexicon).result(timeout=120)
+
 
 class ProcessWriter(InboxWriter):
     """The writer as a child process, started again if it dies."""
@@ -172,11 +173,12 @@ def _start_child(settings: Settings, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True,
                      name="parent-watch").start()
+    configure_from(settings)  # a process of its own: its logs need the same redaction
     rt = Runtime(settings)
     _child.update(rt=rt, router=build_router(rt))
-
-
     load_detector(settings.risk_lexicon_file)  # before the first message, as ThreadWriter
+
+
 def _exit_with_parent(parent: int) -> None:
     # A parent killed with SIGKILL cannot stop us; when it is gone we are re-parented.
     while os.getppid() == parent:

@@ -50,4 +50,4 @@ class LoginAttempt(SQLModel, table=True):
     id: str = id_field()
     account_key: str = Field(max_length=64)  # SHA-256 of the lower-cased e-mail typed
     at: datetime = ts(now=True)
-    outcome: str = Field(max_length=20)  # ok | failed | refused (over the limit)
+    outcome: str = Field(max_length=20)  # ok | failed | refused | throttled

@@ -20,3 +20,10 @@ def hit(session: Session, key: str, window: str) -> int:
                     .values(count=Throttle.count + 1))
     return int(session.exec(select(Throttle.count).where(
         Throttle.key == key, Throttle.window == window)).one())
+
+
+def count(session: Session, key: str, window: str) -> int:
+    """The attempts counted so far for (key, window), without counting one more."""
+    found = session.exec(select(Throttle.count).where(
+        Throttle.key == key, Throttle.window == window)).first()
+    return int(found or 0)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from bot.channels.base import Failed, ForgedRequest, Handler, MalformedRequest, Sent
 from bot.channels.webchat.channel import WebChatChannel
 from bot.flows.messages import OutgoingMessage
+from tests.dashboard.harness import start_site, stop_site
 
 NOW = datetime(2026, 11, 20, 15, 10, tzinfo=UTC)
 
@@ -71,3 +76,24 @@ async def test_send_returns_an_id_derived_from_the_idempotency_key(
     assert first == again == Sent(provider_message_id="webchat-out-9")
     assert wrong == Failed(reason="invalid_address")
     assert handler.info.capabilities.buttons
+
+
+async def test_the_chat_page_carries_the_dashboards_strict_headers(tmp_path: Path) -> None:
+    site = await start_site(tmp_path)
+    try:
+        async with site.agent().http.get("/chat/no-such-token") as resp:
+            status, headers, html = resp.status, resp.headers, await resp.text()
+    finally:
+        await stop_site(site)
+    style = re.search(r"<style>(.*?)</style>", html, re.S)
+    inline = base64.b64encode(hashlib.sha256(style[1].encode() if style else b"").digest())
+
+    assert status == 404
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy  # no scripts at all
+    assert f"style-src 'sha256-{inline.decode()}'" in policy  # the page's own styles only
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"  # the URL holds the person's secret
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Cache-Control"] == "no-store"

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import Session
-
 from dashboard import accounts
-from storage.models import LoginAttempt, WebSession
+from storage.models import WebSession
 from tests.dashboard.harness import PASSWORD, Site, start_site, stop_site
 
 
@@ -76,31 +73,6 @@ async def test_the_sign_in_form_needs_its_csrf_token_too(site: Site) -> None:
                                               "password": PASSWORD}, csrf=False)
 
     assert status == 403 and anna.cookie("stemme_session") is None
-
-
-async def test_the_101st_failed_sign_in_in_an_hour_is_refused_even_with_the_right_password(
-    site: Site,
-) -> None:
-    site.user("anna@kommune.dk")
-    key = accounts.account_key("anna@kommune.dk")
-    with Session(site.rt.engine) as session:  # 99 failures in the last hour, 1 older one
-        for n in range(99):
-            session.add(LoginAttempt(account_key=key, outcome="failed",
-                                     at=site.clock() - timedelta(seconds=30 * n)))
-        session.add(LoginAttempt(account_key=key, outcome="failed",
-                                 at=site.clock() - timedelta(minutes=61)))
-        session.commit()
-    anna = site.agent()
-
-    hundredth, _ = await anna.sign_in("Anna@Kommune.dk", "wrong password!")
-    refused, _ = await anna.sign_in("anna@kommune.dk", PASSWORD)
-    signed_in_while_locked = anna.cookie("stemme_session") is not None
-    site.clock.advance(hours=1, minutes=1)
-    later, _ = await anna.sign_in("anna@kommune.dk", PASSWORD)
-
-    assert hundredth == 401
-    assert refused == 429 and not signed_in_while_locked
-    assert later == 303
 
 
 async def test_an_unknown_email_and_a_wrong_password_get_the_same_answer(site: Site) -> None:

@@ -7,6 +7,9 @@ form on another site cannot post here without knowing it; that is the page's CSR
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from sqlmodel import Session, col, select
 from bot.channels.base import Handler, Intake
 from bot.channels.requests import verified
 from bot.i18n import t
+from storage import http_headers
 from storage.models import OutboxMessage, utcnow
 from storage.repo.invites import resolve_webchat
 from storage.repo.outbox import open_payload
@@ -27,9 +31,23 @@ from storage.vault import Vault
 # What the page reads: the messages sent to the person, kept sealed in the outbox.
 ENGINE = web.AppKey("webchat_engine", Engine)
 VAULT = web.AppKey("webchat_vault", Vault)
-_env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+TEMPLATES = Path(__file__).with_name("templates")
+_env = Environment(loader=FileSystemLoader(TEMPLATES),
                    autoescape=select_autoescape(["html"]))
 SHOWN = 20  # the last messages shown; older ones scroll out
+
+
+def _style_hash(template: Path) -> str:
+    """The CSP source of the page's one inline stylesheet (static text, so hashed once)."""
+    found = re.search(r"<style>(.*?)</style>", template.read_text(encoding="utf-8"), re.S)
+    digest = hashlib.sha256(found[1].encode("utf-8") if found else b"").digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+# The dashboard's strict policy, with the page's inline styles allowed by hash: no scripts,
+# nothing loaded from elsewhere, forms post only here, never framed.
+CSP = (f"default-src 'none'; style-src {_style_hash(TEMPLATES / 'chat.html')}; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 def _page(engine: Any, vault: Any, token: str, lang: str | None) -> dict[str, Any]:
@@ -62,8 +80,7 @@ async def chat_get(request: web.Request) -> web.Response:
     html = _env.get_template("chat.html").render(**data)
     response = web.Response(text=html, content_type="text/html",
                             status=200 if data["known"] else 404)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
+    http_headers.strict(response.headers, csp=CSP)
     return response
 
 
