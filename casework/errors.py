@@ -11,6 +11,8 @@ CODES = (
     "minutes", "session_time", "series", "format",
     "email", "user_role", "user_exists", "password",
     "alert_note", "not_their_case",
+    "case_not_open", "case_not_closed", "close_reason", "handover_to", "handover_same",
+    "handover_needed",
 )
 
 

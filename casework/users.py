@@ -1,4 +1,4 @@
-"""Dashboard users: adding a caseworker or an admin."""
+"""Dashboard users: adding a caseworker or an admin, and deactivating one."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from casework.errors import Invalid
+from casework.lifecycle import hand_over_all, new_owner, open_cases_of
 from consent import audit
 from storage.models import User
 from storage.passwords import MIN_LENGTH, WeakPassword
-from storage.repo.users import ROLES, create_user, user_by_email
+from storage.repo import notices
+from storage.repo.errors import Conflict
+from storage.repo.users import ROLES, create_user, end_access, user_by_email
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
@@ -36,3 +39,31 @@ def add_user(session: Session, *, actor: str, email: str, role: str, password: s
     audit.append(session, actor=actor, action="user.add", target=f"user:{user.id}",
                  detail=f"role={role}", at=now)
     return user
+
+
+def deactivate_user(session: Session, user: User, *, actor: str, handover_to: str | None,
+                    now: datetime) -> int:
+    """Deactivate a user: their sessions end and tokens are revoked; audited.
+
+    Someone who owns open cases needs a new owner (`handover_to`, an active user's e-mail),
+    who then gets all their cases, open and closed (each hand-over audited); without one it
+    is refused (`handover_needed`). Returns how many cases moved. Conflict when the user is
+    deactivated already.
+    """
+    if not user.active:
+        raise Conflict(f"{user.email} is deactivated already")
+    handover_to = (handover_to or "").strip()
+    moved = 0
+    if handover_to:
+        owner = new_owner(session, handover_to, current=user.id)
+        moved = hand_over_all(session, user, owner, actor=actor, now=now)
+    elif (count := open_cases_of(session, user)) > 0:
+        raise Invalid("handover_needed", "handover_to", email=user.email, count=count)
+    user.active = False
+    session.add(user)
+    end_access(session, user.id, now=now, reason="deactivated")
+    # Open urgent alerts of cases still theirs (closed ones) go to the team at once.
+    notices.hasten_for_caseworker(session, user.id, now=now)
+    audit.append(session, actor=actor, action="user.deactivate", target=f"user:{user.id}",
+                 detail=f"cases_moved={moved}", at=now)
+    return moved

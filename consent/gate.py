@@ -18,7 +18,8 @@ from storage.vault import Vault
 
 # What a message is for. Replies answer something the person just wrote (help, a re-ask, the
 # confirmation of STOP); everything else is Stemme reaching out and needs the agreement.
-PURPOSES = ("survey", "reminder", "consent", "reply", "stop_confirmation")
+# A goodbye is the one message a closed case still sends: once, to those who agreed to contact.
+PURPOSES = ("survey", "reminder", "consent", "reply", "stop_confirmation", "goodbye")
 BLOCKED_STATUSES = ("withdrawn", "unreachable", "erased")
 
 
@@ -54,7 +55,10 @@ class ContactGate:
         if person.status == "unreachable":
             return Decision(False, "participant:unreachable")
         case = session.get(Case, person.case_id)
-        if case is None or case.status != "open":
+        if purpose == "goodbye":
+            if case is None or case.status != "closed":  # reopened (or erased) before it went
+                return Decision(False, "case:not_closed")
+        elif case is None or case.status != "open":
             return Decision(False, "case:ended")
         if purpose == "stop_confirmation":
             return Decision(True)

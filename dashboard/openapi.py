@@ -101,6 +101,21 @@ def _paths() -> dict[str, Any]:
             "patch": _op("updateCase", "Change the cadence or the goals.",
                          ("200", s.CaseDetail, "The changed case."), params=[CASE],
                          body=s.CaseUpdate, errors=("400", "401", "404", "422"))},
+        f"{PREFIX}/cases/{{case_id}}/close": {
+            "post": _op("closeCase", "Close the case: planned questions, reminders and running "
+                        "surveys end at once; each participant who agreed to contact gets one "
+                        "neutral goodbye; everything is kept. Audited.",
+                        ("200", s.CaseState, "Closed."), params=[CASE], body=s.CaseClose,
+                        body_required=False, errors=("400", "401", "404", "409", "422"))},
+        f"{PREFIX}/cases/{{case_id}}/reopen": {
+            "post": _op("reopenCase", "Reopen a closed case: asked again from now on; nothing "
+                        "that fell due while it was closed is sent. Audited.",
+                        ("200", s.CaseState, "Reopened."), params=[CASE],
+                        errors=("401", "404", "409"))},
+        f"{PREFIX}/cases/{{case_id}}/handover": {
+            "post": _op("handOverCase", "Move the case (and its open alerts) to another active "
+                        "user. Audited.", ("200", s.CaseState, "Handed over."), params=[CASE],
+                        body=s.CaseHandover, errors=("400", "401", "404", "422"))},
         f"{PREFIX}/cases/{{case_id}}/participants": {
             "get": _op("listParticipants", "The raters of a case.",
                        ("200", s.ParticipantList, "The raters."), params=[CASE],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from contextlib import suppress
 from email.message import EmailMessage
 
 from aiohttp import web
@@ -11,7 +12,6 @@ from sqlmodel import Session, col, select
 
 from casework import users as casework_users
 from casework.errors import Invalid
-from consent import audit
 from dashboard import accounts
 from dashboard.guard import Viewer, admin_only, dash, not_found, page_handler
 from dashboard.i18n import error_key
@@ -20,7 +20,7 @@ from dashboard.render import page, secure
 from reports.casefile import load_case_data
 from reports.digest import Caseworker, build_digest
 from storage.models import ApiToken, Case, User
-from storage.repo import notices
+from storage.repo.errors import Conflict
 
 # The digest is e-mail HTML with inline styles; it is shown in a frame of its own route.
 DIGEST_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -71,8 +71,10 @@ async def user_add(request: web.Request, me: Viewer) -> web.StreamResponse:
 @page_handler
 @admin_only
 async def user_deactivate(request: web.Request, me: Viewer) -> web.StreamResponse:
-    """POST /users/{user_id}/deactivate: ends their sessions and revokes their tokens."""
+    """POST /users/{user_id}/deactivate: ends their sessions and revokes their tokens; their
+    cases go to `handover_to` (needed when they own open cases)."""
     d = dash(request)
+    form = await request.post()
     now = d.now()
     user_id = request.match_info["user_id"]
 
@@ -80,16 +82,17 @@ async def user_deactivate(request: web.Request, me: Viewer) -> web.StreamRespons
         user = session.get(User, user_id) if len(user_id) <= 32 else None
         if user is None or user.id == me.user.id:  # nobody locks themselves out by a click
             return False
-        user.active = False
-        session.add(user)
-        accounts.end_all(session, user.id, now=now, reason="deactivated")
-        # Their open urgent alerts go to the team at once (the notices pick the team now).
-        notices.hasten_for_caseworker(session, user.id, now=now)
-        audit.append(session, actor=me.user.email, action="user.deactivate",
-                     target=f"user:{user.id}", at=now)
+        with suppress(Conflict):  # deactivated already: nothing to do
+            casework_users.deactivate_user(session, user, actor=me.user.email,
+                                           handover_to=field(form, "handover_to", 254),
+                                           now=now)
         return True
 
-    if not await d.run(apply):
+    try:
+        done = await d.run(apply)
+    except Invalid as exc:
+        return await _users_page(request, me, error=error_key(exc.code), status=400)
+    if not done:
         return not_found(request, me)
     raise web.HTTPSeeOther(location="/users?done=user_deactivated")
 

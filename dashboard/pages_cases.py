@@ -1,4 +1,5 @@
-"""Case pages: my cases, a new case, one case, its graph and exports, goals, cadence, sessions."""
+"""Case pages: my cases, a new case, one case, its graph and exports, goals, cadence, sessions,
+and its life: closing, reopening, handing over."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlmodel import Session
 
-from casework import cases, exports, sessions
+from casework import cases, exports, lifecycle, sessions
 from casework.errors import Invalid
 from consent import audit
 from dashboard.alertdata import AlertRow, case_alert_rows, open_alert_rows
@@ -114,15 +115,16 @@ async def case_page(request: web.Request, me: Viewer) -> web.StreamResponse:
         audit.append(session, actor=me.user.email, action="case.view",
                      target=f"case:{case.id}", at=now)
         return (overview(session, d.vault, case, now=now, lang=me.lang, rules=d.rules),
-                case_alert_rows(session, d.vault, case.id, lang=me.lang, now=now))
+                case_alert_rows(session, d.vault, case.id, lang=me.lang, now=now),
+                case.closed_at)
 
     try:
-        view, alerts = await d.run(load)
+        view, alerts, closed_at = await d.run(load)
     except NotFound:
         return not_found(request, me)
     error = request.query.get("error", "")
     return page(request, "case.html", {
-        "me": me.user, "csrf": me.csrf, "o": view, "alerts": alerts,
+        "me": me.user, "csrf": me.csrf, "o": view, "alerts": alerts, "closed_at": closed_at,
         "cadences": cases.cadences(),
         "error": error if error.startswith("error.") and error in catalogue(me.lang) else None,
         "now": now}, zone=d.zone, lang=me.lang)
@@ -244,3 +246,49 @@ async def session_cancel(request: web.Request, me: Viewer) -> web.StreamResponse
     return await _change(request, me, lambda s, case, form: sessions.cancel_session(
         s, request.match_info["session_id"], series=field(form, "series") == "1",
         actor=me.user.email, now=now, case=case), anchor="plan", done="session_cancelled")
+
+
+@page_handler
+async def case_close(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/close: nobody is asked anything any more; a reason is optional."""
+    d = dash(request)
+    now = d.now()
+    return await _change(request, me, lambda s, case, form: lifecycle.close_case(
+        s, d.vault, case, actor=me.user.email, reason=field(form, "reason", 600),
+        goodbye=d.goodbye, zone=d.zone, quiet_hours=d.settings.quiet_hours, now=now),
+        anchor="life", done="case_closed")
+
+
+@page_handler
+async def case_reopen(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/reopen: asked again from now on."""
+    d = dash(request)
+    now = d.now()
+    return await _change(request, me, lambda s, case, form: lifecycle.reopen_case(
+        s, case, actor=me.user.email, zone=d.zone, now=now), anchor="life", done="case_reopened")
+
+
+@page_handler
+async def case_handover(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/handover: the case moves to another active user (its owner or
+    an admin hands it over); an owner who gave it away goes back to their list."""
+    d = dash(request)
+    form = await request.post()
+    case_id = request.match_info["case_id"]
+    now = d.now()
+
+    def apply(session: Session) -> bool:
+        case = visible_case(session, me.user, case_id)
+        lifecycle.hand_over(session, case, to=field(form, "to", 254), actor=me.user.email,
+                            now=now)
+        return cases.may_act_on(me.user, case)
+
+    try:
+        still_mine = await d.run(apply)
+    except NotFound:
+        return not_found(request, me)
+    except Invalid as exc:
+        raise back(case_id, error=error_key(exc.code), anchor="life") from None
+    if still_mine:
+        raise back(case_id, done="handed_over", anchor="life")
+    raise web.HTTPSeeOther(location="/?done=handed_over")

@@ -10,6 +10,7 @@ from aiohttp import web
 from dashboard import (
     api,
     api_alerts,
+    api_lifecycle,
     api_messages,
     pages_admin,
     pages_alerts,
@@ -60,6 +61,9 @@ def _api_routes(app: web.Application) -> None:
         "/me": {"GET": api.me},
         "/cases": {"GET": api.list_cases, "POST": api.create_case},
         "/cases/{case_id}": {"GET": api.get_case, "PATCH": api.patch_case},
+        "/cases/{case_id}/close": {"POST": api_lifecycle.close_case},
+        "/cases/{case_id}/reopen": {"POST": api_lifecycle.reopen_case},
+        "/cases/{case_id}/handover": {"POST": api_lifecycle.hand_over},
         "/cases/{case_id}/participants": {"GET": api.list_participants,
                                           "POST": api.add_participant},
         "/cases/{case_id}/participants/{participant_id}/withdraw": {"POST": api.withdraw},
@@ -94,6 +98,9 @@ def _page_routes(app: web.Application) -> None:
     r.add_get(CASE + "/export.{fmt:pdf|csv|png}", pages_cases.case_export)
     r.add_post(CASE + "/goals", pages_cases.case_goals)
     r.add_post(CASE + "/cadence", pages_cases.case_cadence)
+    r.add_post(CASE + "/close", pages_cases.case_close)
+    r.add_post(CASE + "/reopen", pages_cases.case_reopen)
+    r.add_post(CASE + "/handover", pages_cases.case_handover)
     r.add_post(CASE + "/sessions", pages_cases.session_add)
     r.add_post(CASE + "/sessions/{session_id}/cancel", pages_cases.session_cancel)
     r.add_post(CASE + "/alerts/{alert_id}/ack", pages_alerts.alert_ack)
@@ -124,7 +131,8 @@ def add_routes(app: web.Application, runtime: RuntimeLike,
     setting does.
     """
     state = Dashboard(engine=runtime.engine, vault=runtime.vault, index=runtime.index,
-                      settings=runtime.settings, bot_username=bot_username)
+                      settings=runtime.settings, goodbye=runtime.goodbye,
+                      bot_username=bot_username)
     if clock is not None:
         state.clock = clock
     app[DASHBOARD] = state

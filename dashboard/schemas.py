@@ -289,6 +289,29 @@ class AlertAck(Request):
                       examples=["Talked with the child at school today; plan agreed."])
 
 
+class CaseClose(Request):
+    """Close a case: nobody is asked anything after this; everything is kept (retention)."""
+
+    reason: str | None = Field(default=None, max_length=500, pattern=TEXT,
+                               examples=["The measure ended as planned."])
+
+
+class CaseHandover(Request):
+    """Move a case to another active user (its open alerts go with it)."""
+
+    to: str = Field(min_length=3, max_length=254, examples=["anna@kommune.dk"])
+
+
+class CaseState(BaseModel):
+    """Where a case stands after a close, reopen or hand-over."""
+
+    case_id: str
+    status: Literal["open", "closed"]
+    closed_at: datetime | None
+    caseworker_email: str
+    goodbyes: int = Field(description="Goodbye messages queued by this close (0 otherwise).")
+
+
 class MessageFlag(BaseModel):
     """The safety alert a message raised."""
 
@@ -312,7 +335,9 @@ class MessageList(RootModel[list[MessageOut]]):
 
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    CaseCreate, CaseUpdate, ParticipantCreate, SessionCreate, SessionCancel, AlertAck)
+    CaseCreate, CaseUpdate, ParticipantCreate, SessionCreate, SessionCancel, AlertAck,
+    CaseClose, CaseHandover)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorOut, MeOut, CaseList, CaseDetail, ParticipantList, ParticipantCreated, SessionList,
-    Cancelled, AskOut, RatingsOut, AlertsOut, ParticipantOut, StoredAlertOut, MessageList)
+    Cancelled, AskOut, RatingsOut, AlertsOut, ParticipantOut, StoredAlertOut, MessageList,
+    CaseState)

@@ -56,6 +56,10 @@ class RuntimeLike(Protocol):
     @property
     def settings(self) -> SettingsLike: ...
 
+    def goodbye(self, language: str) -> str:
+        """The neutral goodbye a closed case's participants get (the bot's catalogue)."""
+        ...
+
 
 @dataclass
 class Dashboard:
@@ -65,6 +69,8 @@ class Dashboard:
     vault: Vault
     index: BlindIndex
     settings: SettingsLike
+    # The goodbye text per language, for closing a case (the runtime's, from the bot).
+    goodbye: Callable[[str], str]
     clock: Callable[[], datetime] = field(default=utcnow)
     idle_timeout: timedelta = timedelta(minutes=30)
     absolute_timeout: timedelta = timedelta(hours=12)

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, or_, select
 
 from scheduler.cadence import Cadence, followup_dates, load_cadences, parse_override, survey_date
 from scheduler.prompts import add_prompt
-from storage.models import Case, Meeting, Participant
+from storage.models import Case, DuePrompt, Meeting, Participant
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,38 @@ def plan_followups(session: Session, now: datetime, cfg: PlanConfig) -> int:
         case.followups_planned_through = through
         session.add(case)
     return created
+
+
+def pause_planning(session: Session, case: Case, now: datetime) -> int:
+    """A case closes: the prompts planned for later than `now` go (they were never due), so
+    that planning after a reopen makes them afresh; how many. What was due by now stays, for
+    the caller to cancel with the rest of what is running."""
+    result = session.execute(delete(DuePrompt).where(
+        col(DuePrompt.case_id) == case.id, col(DuePrompt.status) == "pending",
+        col(DuePrompt.due_at) > now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def resume_planning(session: Session, case: Case, now: datetime, cfg: PlanConfig) -> None:
+    """A case reopens: it is planned from `now` on, and nothing that fell due while it was
+    closed is asked for afterwards.
+
+    Sessions whose prompt was due by now count as planned (without prompts); later ones are
+    planned again by the next sweep (a sweep while the case was closed marked them planned
+    without prompts). Follow-ups go on from the last day whose asking time has passed.
+    """
+    meetings = session.exec(select(Meeting).where(
+        Meeting.case_id == case.id, col(Meeting.cancelled_at).is_(None))).all()
+    for meeting in meetings:
+        due = meeting.starts_at + timedelta(minutes=meeting.minutes) + cfg.session_delay
+        planned = (meeting.planned_at or now) if due <= now else None
+        if planned != meeting.planned_at:
+            meeting.planned_at = planned
+            session.add(meeting)
+    today = now.astimezone(cfg.zone).date()
+    passed = _local(today, cfg.followup_time, cfg.zone) <= now
+    case.followups_planned_through = today if passed else today - timedelta(days=1)
+    session.add(case)
 
 
 def _local(day: date, at: time, zone: ZoneInfo) -> datetime:

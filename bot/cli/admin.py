@@ -10,12 +10,13 @@ from sqlmodel import Session, func, select
 from bot.cli.output import CommandError, Output
 from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
-from casework.users import add_user
+from casework.users import add_user, deactivate_user
 from consent import audit
 from consent.audit_anchors import AnchorFileError, read_anchors, write_anchor
 from storage import migrate
 from storage.db import session_scope
 from storage.models import DataKey, utcnow
+from storage.repo.users import require_user
 
 
 def cmd_migrate(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
@@ -39,6 +40,17 @@ def cmd_user_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
                         password=password, now=utcnow())
     out.result({"ok": True, "user_id": user.id, "email": user.email, "role": user.role},
                f"user {user.email} ({user.role}) created: {user.id}")
+
+
+def cmd_user_deactivate(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Deactivate a user: sessions end, tokens are revoked, their cases go to --handover-to."""
+    with session_scope(rt.engine) as session:
+        user = require_user(session, args.email)
+        moved = deactivate_user(session, user, actor=actor(), handover_to=args.handover_to,
+                                now=utcnow())
+    to = f"; {moved} case(s) handed over to {args.handover_to}" if args.handover_to else ""
+    out.result({"ok": True, "user_id": user.id, "email": user.email, "cases_moved": moved},
+               f"user {user.email} deactivated{to}")
 
 
 def cmd_keys_rotate(rt: Runtime, args: argparse.Namespace, out: Output) -> None:

@@ -1,4 +1,5 @@
-"""Case commands: create cases, add participants (with invites), new invites, sessions."""
+"""Case commands: create, close, reopen and hand over cases, add participants (with invites),
+new invites, sessions."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from bot.cli.output import CommandError, Output
 from bot.cli.refusals import actor
 from bot.runtime.parts import Runtime
 from casework import cases as casework_cases
-from casework import invites, participants, sessions
+from casework import invites, lifecycle, participants, sessions
 from casework.invites import Invitation
 from storage.db import session_scope
 from storage.models import utcnow
@@ -36,6 +37,40 @@ def cmd_case_create(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
                                           birth_date=born, cadence=args.cadence, now=now)
     out.result({"ok": True, "case_id": case.id, "ref": case.ref, "cadence": case.cadence},
                f"case {case.ref} created: {case.id}")
+
+
+def cmd_case_close(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Close a case: nobody is asked anything any more; one neutral goodbye each."""
+    now = utcnow()
+    with session_scope(rt.engine) as session:
+        case = cases.get_case(session, args.case)
+        closed = lifecycle.close_case(session, rt.vault, case, actor=actor(),
+                                      reason=args.reason, goodbye=rt.goodbye,
+                                      zone=rt.settings.zone,
+                                      quiet_hours=rt.settings.quiet_hours, now=now)
+    out.result({"ok": True, "case_id": case.id, "status": "closed",
+                "closed_at": now.isoformat(), "goodbyes": closed.goodbyes},
+               f"case {case.ref} closed; {closed.goodbyes} goodbye(s) queued, nobody is asked "
+               "anything any more")
+
+
+def cmd_case_reopen(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Reopen a closed case: asked again from now on, nothing due while closed."""
+    now = utcnow()
+    with session_scope(rt.engine) as session:
+        case = cases.get_case(session, args.case)
+        lifecycle.reopen_case(session, case, actor=actor(), zone=rt.settings.zone, now=now)
+    out.result({"ok": True, "case_id": case.id, "status": "open"},
+               f"case {case.ref} reopened; questions go on from now")
+
+
+def cmd_case_handover(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Move a case (and its open alerts) to another active user."""
+    with session_scope(rt.engine) as session:
+        case = cases.get_case(session, args.case)
+        owner = lifecycle.hand_over(session, case, to=args.to, actor=actor(), now=utcnow())
+    out.result({"ok": True, "case_id": case.id, "caseworker_email": owner.email},
+               f"case {case.ref} handed over to {owner.email}")
 
 
 def _bot_username(rt: Runtime, channel: str) -> str | None:

@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True)
     p.add_argument("--role", required=True, choices=["caseworker", "admin"])
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p = command("deactivate", admin.cmd_user_deactivate, "deactivate a user: sessions end, "
+                "tokens are revoked, their cases go to --handover-to", users)
+    p.add_argument("--email", required=True)
+    p.add_argument("--handover-to", help="who takes over their cases (needed when they own "
+                   "open cases)")
 
     case = sub.add_parser("case", help="cases").add_subparsers(dest="sub", required=True)
     p = command("create", cases.cmd_case_create, "create a case; prints case_id", case)
@@ -66,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
     p.add_argument("--caseworker", required=True, help="the caseworker's e-mail")
     p.add_argument("--cadence", default="law-minimum")
+    p = command("close", cases.cmd_case_close, "close a case: nobody is asked anything any "
+                "more; kept for the retention review", case)
+    p.add_argument("--case", required=True)
+    p.add_argument("--reason", help="why (kept sealed with the case)")
+    p = command("reopen", cases.cmd_case_reopen, "reopen a closed case; questions go on from "
+                "now", case)
+    p.add_argument("--case", required=True)
+    p = command("handover", cases.cmd_case_handover, "move a case to another caseworker",
+                case)
+    p.add_argument("--case", required=True)
+    p.add_argument("--to", required=True, help="the new caseworker's e-mail")
 
     part = sub.add_parser("participant", help="raters").add_subparsers(dest="sub", required=True)
     p = command("add", cases.cmd_participant_add, "add a participant to a case", part)

@@ -41,6 +41,13 @@ LINES = {
     "alert_note": "an assessment needs a note (at most {limit} characters): say what was done "
                   "or decided",
     "not_their_case": "{email} cannot assess alerts of case {case}: it is not their case",
+    "case_not_open": "case {case} is {status}; only an open case can be closed",
+    "case_not_closed": "case {case} is {status}; only a closed case can be reopened",
+    "close_reason": "--reason must be at most {limit} characters",
+    "handover_to": "{email} cannot take over cases: there is no active user with that e-mail",
+    "handover_same": "the case is {email}'s already",
+    "handover_needed": "{email} owns {count} open case(s): name who takes them over with "
+                       "--handover-to E",
 }
 
 

@@ -7,6 +7,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from bot.i18n import t
 from bot.runtime.settings import Settings
 from consent import audit
 from storage.blind_index import BlindIndex
@@ -42,6 +43,11 @@ class Runtime:
     def index(self) -> BlindIndex:
         """Blind indexes for phone numbers and chat ids."""
         return BlindIndex(self.keys)
+
+    @staticmethod
+    def goodbye(language: str) -> str:
+        """The neutral goodbye a closed case's participants get, from the bot's catalogue."""
+        return t("case.goodbye", language)
 
     def close(self) -> None:
         """Release the database pool."""

@@ -40,6 +40,7 @@ class Case(SQLModel, table=True):
     followups_planned_through: date | None = Field(default=None, index=True)
     opened_at: datetime = ts(now=True)
     closed_at: datetime | None = ts(nullable=True)
+    closed_reason: bytes | None = sealed()  # why it was closed, in the caseworker's words (0006)
     erased_at: datetime | None = ts(nullable=True)
     created_at: datetime = ts(now=True)
 

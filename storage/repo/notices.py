@@ -171,3 +171,16 @@ def hasten_for_caseworker(session: Session, user_id: str, *, now: datetime) -> i
         col(Notice.alert_id).in_(open_urgent.scalar_subquery()),
         col(Notice.status) == "pending", col(Notice.due_at) > now).values(due_at=now))
     return int(done.rowcount)  # type: ignore[attr-defined]
+
+
+def readdress_case(session: Session, case_id: str, *, now: datetime) -> int:
+    """The case has a new caseworker (a hand-over): the urgent notice of each of its open
+    urgent alerts is due now again, sent before or not, so that the new owner hears of it
+    (the recipient is read when a notice is claimed). Escalations keep their time. How many."""
+    open_urgent = select(Alert.id).where(Alert.case_id == case_id, Alert.severity == "urgent",
+                                         col(Alert.acknowledged_at).is_(None))
+    done = session.execute(update(Notice).where(
+        col(Notice.alert_id).in_(open_urgent.scalar_subquery()), col(Notice.kind) == "urgent",
+        col(Notice.status).in_(("pending", "sent", "failed")))
+        .values(status="pending", due_at=now, attempts=0, claimed_at=None, last_error=None))
+    return int(done.rowcount)  # type: ignore[attr-defined]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from datetime import datetime
 
-from storage.models import User
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.models import ApiToken, User, WebSession
 from storage.passwords import hash_password
 from storage.repo.errors import Conflict, NotFound
 
@@ -39,3 +42,13 @@ def require_user(session: Session, email: str) -> User:
         raise NotFound(f"no user {email}; create one with: stemme user add --email {email} "
                        "--role caseworker")
     return user
+
+
+def end_access(session: Session, user_id: str, *, now: datetime, reason: str) -> None:
+    """End every web session and revoke every API token of a user (deactivation)."""
+    session.execute(update(WebSession).where(col(WebSession.user_id) == user_id,
+                                             col(WebSession.ended_at).is_(None))
+                    .values(ended_at=now, end_reason=reason))
+    session.execute(update(ApiToken).where(col(ApiToken.user_id) == user_id,
+                                           col(ApiToken.revoked_at).is_(None))
+                    .values(revoked_at=now))

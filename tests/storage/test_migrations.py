@@ -165,3 +165,19 @@ def test_upgrade_from_0004_numbers_the_audit_log_and_keyed_entries_chain_on(db_u
     assert [tuple(r) for r in rows] == [(1, None), (2, None), (3, None), (4, "a1")]
     assert (report.ok, report.entries) == (True, 4)
     eng.dispose()
+
+
+def test_upgrade_from_0005_keeps_cases_open_and_closed_without_a_reason(db_url: str) -> None:
+    eng = at_revision(db_url, "0005")
+    now = "2026-12-05 12:00:00.000000"  # as both backends read a UTC time written as text
+    with eng.begin() as conn:
+        a_case(conn, now)
+        conn.execute(text("UPDATE cases SET status = 'closed', closed_at = :now"), {"now": now})
+
+    before, after = migrate.upgrade(eng)
+
+    assert (before, after) == ("0005", migrate.head_revision())
+    with eng.connect() as conn:
+        row = conn.execute(text("SELECT id, status, closed_reason FROM cases")).one()
+        assert tuple(row) == ("c1", "closed", None)
+    eng.dispose()
