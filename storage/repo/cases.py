@@ -48,6 +48,8 @@ class ParticipantView:
     chat_id: str | None
     birth_date: date | None
     status: str
+    contact_window: str | None = None  # "mon-fri 08:00-16:00"; None: quiet hours only
+    rates_sessions: bool = True  # rates sessions, or (False) the case's follow-up cadence
 
 
 def create_case(
@@ -77,6 +79,13 @@ def get_case(session: Session, case_id: str) -> Case:
     if case is None:
         raise NotFound(f"no case {case_id}")
     return case
+
+
+def set_provider(session: Session, case: Case, provider_id: str | None) -> None:
+    """The case's provider organisation (at most one), or none."""
+    case.provider_id = provider_id
+    session.add(case)
+    session.flush()
 
 
 def view_case(session: Session, vault: Vault, case: Case) -> CaseView:
@@ -184,6 +193,7 @@ def view_participant(session: Session, vault: Vault, person: Participant) -> Par
         language=person.language, name=vault.open(session, person, "name"),
         phone=vault.open(session, person, "phone"), chat_id=vault.open(session, person, "chat_id"),
         birth_date=date.fromisoformat(born) if born else None, status=person.status,
+        contact_window=person.contact_window, rates_sessions=person.rates_sessions,
     )
 
 
@@ -215,17 +225,41 @@ def participants_by_chat(
 
 
 def set_goals(session: Session, vault: Vault, case: Case, texts: list[str]) -> list[Goal]:
-    """Replace the case's goals (up to three, in the child's own words)."""
+    """Replace the case's goals (up to three, in the child's own words).
+
+    A goal keeps its id, and so its answers and its line on the graph, when its text is
+    unchanged (wherever it moves in the list) or reworded in its place; only a goal that is
+    gone is retired, and only a new one gets a new id.
+    """
     texts = [t.strip() for t in texts if t.strip()]
     if len(texts) > MAX_GOALS:
         raise Conflict(f"a case holds at most {MAX_GOALS} goals; {len(texts)} were given")
-    for old in session.exec(select(Goal).where(Goal.case_id == case.id, col(Goal.active))):
-        old.active = False
-        session.add(old)
+    current = list(session.exec(select(Goal).where(Goal.case_id == case.id, col(Goal.active))
+                                .order_by(col(Goal.position))).all())
+    unused = {goal.id: goal for goal in current}
+    kept: dict[int, Goal] = {}
+    for position, text in enumerate(texts, start=1):  # the same words: the same goal
+        same = next((g for g in unused.values() if vault.open(session, g, "text") == text), None)
+        if same is not None:
+            kept[position] = unused.pop(same.id)
+    for position, text in enumerate(texts, start=1):  # new words in an old goal's place
+        if position in kept:
+            continue
+        reworded = next((g for g in unused.values() if g.position == position), None)
+        if reworded is not None:
+            kept[position] = unused.pop(reworded.id)
+            vault.seal(session, reworded, "text", text)
+        else:
+            kept[position] = Goal(case_id=case.id, position=position)
+            vault.seal(session, kept[position], "text", text)
+    for gone in unused.values():
+        gone.active = False
+        session.add(gone)
+    session.flush()  # retire before renumbering: positions of active goals stay distinct
     goals = []
-    for position, text in enumerate(texts, start=1):
-        goal = Goal(case_id=case.id, position=position)
-        vault.seal(session, goal, "text", text)
+    for position in sorted(kept):
+        goal = kept[position]
+        goal.position = position
         session.add(goal)
         goals.append(goal)
     session.flush()

@@ -8,6 +8,7 @@ import pytest
 
 from casework import cases
 from casework.errors import Invalid
+from storage.repo.cases import goal_texts
 from tests.casework.conftest import NOW, WORKER, World
 
 
@@ -87,3 +88,39 @@ def test_a_cadence_override_is_stored_in_its_canonical_form(world: World) -> Non
 
     assert (case.cadence, case.cadence_override) == ("haderslev", "first 4w, every 6w")
     assert refused.value.code == "cadence_override"
+
+
+def test_saving_the_goals_unchanged_keeps_their_ids_and_a_moved_goal_keeps_its_own(
+        world: World) -> None:
+    case = world.case()
+    cases.set_goals(world.session, world.vault, case, ["Sove bedre", "Skole"], actor=WORKER,
+                    now=NOW)
+    before = dict((text, gid) for gid, text in goal_texts(world.session, world.vault, case.id))
+
+    cases.set_goals(world.session, world.vault, case, ["Sove bedre", "Skole"], actor=WORKER,
+                    now=NOW)
+    unchanged = goal_texts(world.session, world.vault, case.id)
+    cases.set_goals(world.session, world.vault, case, ["Skole", "Sove bedre"], actor=WORKER,
+                    now=NOW)
+    moved = goal_texts(world.session, world.vault, case.id)
+
+    assert unchanged == [(before["Sove bedre"], "Sove bedre"), (before["Skole"], "Skole")]
+    assert moved == [(before["Skole"], "Skole"), (before["Sove bedre"], "Sove bedre")]
+
+
+def test_a_reworded_goal_keeps_its_id_a_removed_one_is_retired_a_new_one_is_new(
+        world: World) -> None:
+    case = world.case()
+    cases.set_goals(world.session, world.vault, case, ["Sove bedre", "Skole", "Venner"],
+                    actor=WORKER, now=NOW)
+    [(sleep, _), (school, _), (friends, _)] = goal_texts(world.session, world.vault, case.id)
+
+    cases.set_goals(world.session, world.vault, case, ["Sove hele natten", "Skole"],
+                    actor=WORKER, now=NOW)
+    after_rewording = goal_texts(world.session, world.vault, case.id)
+    cases.set_goals(world.session, world.vault, case, ["Sove hele natten", "Skole", "Fodbold"],
+                    actor=WORKER, now=NOW)
+    [_, _, (football, _)] = goal_texts(world.session, world.vault, case.id)
+
+    assert after_rewording == [(sleep, "Sove hele natten"), (school, "Skole")]
+    assert football not in {sleep, school, friends}
