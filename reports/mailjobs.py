@@ -21,10 +21,11 @@ from reports.mailer import Mailer, MailSendError
 from reports.notices import SEND_TIMEOUT, NoticeConfig, send_notices
 from reports.rules import DEFAULT_RULES, ScoringRules
 from storage.models import Case, User
-from storage.repo.throttle import hit
+from storage.repo.throttle import count, forget, hit
 from storage.vault import Vault
 
 log = structlog.get_logger("stemme.mail")
+FAILED = "digest-failed"  # throttle key prefix: this week's digest to this caseworker did not go
 
 
 @dataclass(frozen=True)
@@ -54,16 +55,24 @@ def week_of(now: datetime) -> str:
 
 
 async def send_digests(engine: Engine, vault: Vault, mailer: Mailer, cfg: MailConfig,
-                       now: datetime, *, only: str | None = None, force: bool = False) -> int:
-    """One digest per active caseworker with open cases; returns how many were sent."""
+                       now: datetime, *, only: str | None = None, force: bool = False,
+                       retry: bool = False) -> int:
+    """One digest per active caseworker with open cases; returns how many were sent.
+
+    A digest the mail server did not take gives up its claim on the week and is marked
+    failed: `retry` sends only those (the service tries every hour), each once more.
+    """
+    week = week_of(now)
     with Session(engine) as session:
         users = session.exec(select(User).where(col(User.active),
                                                 User.role == "caseworker")).all()
         targets = [u for u in users if only is None or u.email == only.strip().lower()]
+        if retry:
+            targets = [u for u in targets if count(session, f"{FAILED}:{u.id}", week)]
     sent = 0
     for user in targets:
         with Session(engine) as session:
-            if not force and hit(session, f"digest:{user.id}", week_of(now)) > 1:
+            if not force and hit(session, f"digest:{user.id}", week) > 1:
                 continue  # this week's digest already went (from this or another process)
             session.commit()
             # Status is checked here, not in SQL: given both, SQLite picks the status index
@@ -81,5 +90,15 @@ async def send_digests(engine: Engine, vault: Vault, mailer: Mailer, cfg: MailCo
             await mailer.send(message)
             sent += 1
         except MailSendError as exc:  # kept as a file under failed/ for the operator
-            log.error("digest not sent", caseworker=user.id, eml=str(exc.eml_path))
+            log.error("digest not sent; retried within the hour", caseworker=user.id,
+                      eml=str(exc.eml_path))
+            with Session(engine) as session:
+                forget(session, f"digest:{user.id}", week)  # a retry may claim the week again
+                hit(session, f"{FAILED}:{user.id}", week)
+                session.commit()
+            continue
+        if retry:
+            with Session(engine) as session:
+                forget(session, f"{FAILED}:{user.id}", week)
+                session.commit()
     return sent

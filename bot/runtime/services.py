@@ -226,6 +226,14 @@ class Services:
         except Exception:  # logged; tomorrow's run catches up
             log.exception("daily job failed")
 
+    async def digest_retry_job(self) -> None:
+        """Hourly: this week's digests the mail server did not take, once more each."""
+        try:
+            await send_digests(self.rt.engine, self.rt.vault, self.mailer, self.mail, utcnow(),
+                               retry=True)
+        except Exception:  # logged; the next hour tries again
+            log.exception("digest retry failed")
+
     async def digest_job(self) -> None:
         """The weekly digest (cron); each caseworker gets one per week, whatever the processes."""
         try:
@@ -261,6 +269,8 @@ class Services:
                                max_instances=1, next_run_time=utcnow() + timedelta(seconds=1))
         self.scheduler.add_job(self.digest_job, "cron", id="digest", replace_existing=True,
                                coalesce=True, max_instances=1, **self.rt.settings.digest_cron)
+        self.scheduler.add_job(self.digest_retry_job, "interval", id="digest-retry",
+                               replace_existing=True, coalesce=True, max_instances=1, hours=1)
         self.scheduler.add_job(self.daily_job, "cron", id="daily", replace_existing=True,
                                coalesce=True, max_instances=1, hour=6, minute=0)
         self.scheduler.start()

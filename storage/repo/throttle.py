@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -20,6 +20,12 @@ def hit(session: Session, key: str, window: str) -> int:
                     .values(count=Throttle.count + 1))
     return int(session.exec(select(Throttle.count).where(
         Throttle.key == key, Throttle.window == window)).one())
+
+
+def forget(session: Session, key: str, window: str) -> None:
+    """Drop the count for (key, window): the next `hit` counts 1 again."""
+    session.execute(delete(Throttle).where(col(Throttle.key) == key,
+                                           col(Throttle.window) == window))
 
 
 def count(session: Session, key: str, window: str) -> int:

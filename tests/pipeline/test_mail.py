@@ -101,3 +101,27 @@ async def test_the_weekly_digest_goes_once_per_caseworker_even_from_two_processe
     assert {p.get_content_type() for p in message.walk()} >= {"text/plain", "text/html"}
     with Session(stemme.rt.engine) as session:
         assert session.exec(select(Participant)).first() is not None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_digest_the_mail_server_refused_is_retried_once_and_then_not_again(
+    stemme: Stemme, smtp_server: SmtpServer
+) -> None:
+    # Arrange: the mail server refuses the first digest for good (no retries inside send).
+    stemme.add("child", "webchat")
+    services, now = stemme.services, utcnow()
+    smtp_server.handler.answers = ["554 5.7.1 rejected"]
+
+    # Act: the weekly run, then the hourly retry twice, then the weekly run again.
+    weekly = await send_digests(stemme.rt.engine, stemme.rt.vault, services.mailer,
+                                services.mail, now)
+    retried = await send_digests(stemme.rt.engine, stemme.rt.vault, services.mailer,
+                                 services.mail, now, retry=True)
+    again = await send_digests(stemme.rt.engine, stemme.rt.vault, services.mailer,
+                               services.mail, now, retry=True)
+    weekly_again = await send_digests(stemme.rt.engine, stemme.rt.vault, services.mailer,
+                                      services.mail, now)
+
+    # Assert
+    assert (weekly, retried, again, weekly_again) == (0, 1, 0, 0)
+    assert len(smtp_server.handler.received) == 1
