@@ -24,8 +24,10 @@ from storage.models import Alert, Answer, Case, DuePrompt, FreeText, Participant
 from storage.repo.cases import goal_texts, view_case
 from storage.vault import Vault
 
-# Prompts that asked the person something; "answered" is the only good outcome.
-ASKED = ("sent", "answered", "expired", "missed")
+# Prompts that asked the person and have an outcome that says whether they rated: answered,
+# or expired unanswered. Not a survey still running or replaced by a newer one ("sent"), one
+# never sent ("missed", "cancelled"), nor a STOP, a declined consent or a safety goodbye.
+ASKED = ("answered", "expired")
 
 
 def load_case_data(session: Session, vault: Vault, case_id: str, *, now: datetime,

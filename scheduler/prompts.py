@@ -25,9 +25,17 @@ def add_prompt(
     return result.first() is not None
 
 
-def close_prompt(session: Session, prompt_id: str, *, expired: bool) -> None:
-    """The survey a prompt started has ended: answered (also when stopped), or expired."""
+# How a survey ended -> its prompt's status. Only "answered" and "expired" say whether the
+# person rated when asked; a STOP, a declined consent, a safety goodbye or a newer survey are
+# their own outcomes and count neither way in the missing-ratings rule.
+_ENDED = {"finished": "answered", "expired": "expired", "stopped": "stopped",
+          "declined": "declined", "consent_unclear": "declined", "safety": "safety",
+          "replaced": "replaced"}
+
+
+def close_prompt(session: Session, prompt_id: str, *, reason: str) -> None:
+    """The survey a prompt started has ended, for `reason` (SurveyCompleted's)."""
     prompt = session.get(DuePrompt, prompt_id)
     if prompt is not None:
-        prompt.status = "expired" if expired else "answered"
+        prompt.status = _ENDED.get(reason, "answered")
         session.add(prompt)

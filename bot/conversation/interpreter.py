@@ -209,4 +209,4 @@ class Interpreter:
             conversation.status = ended
         conversation.remind_at = None
         if conversation.prompt_id:
-            close_prompt(session, conversation.prompt_id, expired=ended == "expired")
+            close_prompt(session, conversation.prompt_id, reason=event.reason)

@@ -45,7 +45,8 @@ class DuePrompt(SQLModel, table=True):
     # same thing twice, from two processes or after a restart, inserts nothing new.
     dedupe_key: str = Field(max_length=120)
     due_at: datetime = ts()
-    # pending | claimed | sent | answered | missed | cancelled | expired
+    # pending | claimed | sent | answered | expired | stopped | declined | safety | replaced |
+    # missed | cancelled (scheduler/prompts.py says which end counts as rated)
     status: str = Field(default="pending", max_length=20)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = ts(nullable=True)

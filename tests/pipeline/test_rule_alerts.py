@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -106,7 +107,7 @@ def _caseworker(session: Session, world: World) -> str:
     return case.caseworker_id
 
 
-def test_the_daily_run_records_missed_prompts_as_a_missing_ratings_spell(
+def test_the_daily_run_records_unanswered_prompts_as_a_missing_ratings_spell(
     engine: Engine, vault: Vault, index: BlindIndex
 ) -> None:
     world = build_world(engine, vault, index)
@@ -115,7 +116,7 @@ def test_the_daily_run_records_missed_prompts_as_a_missing_ratings_spell(
         for n in (3, 2):
             session.add(DuePrompt(case_id=world.case_id, participant_id=world.parent_id,
                                   kind="session", dedupe_key=f"session:{n}",
-                                  due_at=now - n * timedelta(days=1), status="missed"))
+                                  due_at=now - n * timedelta(days=1), status="expired"))
         session.commit()
 
     changed = record_missed(engine, vault, now=now, rules=DEFAULT_RULES)
@@ -125,3 +126,29 @@ def test_the_daily_run_records_missed_prompts_as_a_missing_ratings_spell(
     (row,) = rows(world)
     assert (row.rule, row.participant_id, row.raised_at) == (
         "missing_ratings", world.parent_id, now - 2 * timedelta(days=1))
+
+
+@pytest.mark.parametrize("outcome", ["sent", "replaced", "stopped", "declined", "safety",
+                                     "missed", "cancelled"])
+def test_only_a_question_asked_and_left_unanswered_counts_as_a_missing_rating(
+    engine: Engine, vault: Vault, index: BlindIndex, outcome: str
+) -> None:
+    # Arrange: one expired prompt, then one still running, replaced, ended by a STOP, a
+    # declined consent or a safety goodbye, or never sent; and a third expired one.
+    world = build_world(engine, vault, index)
+    now = utcnow()
+    with Session(engine) as session:
+        for n, status in ((4, "expired"), (3, outcome), (2, "expired")):
+            session.add(DuePrompt(case_id=world.case_id, participant_id=world.parent_id,
+                                  kind="session", dedupe_key=f"session:{n}",
+                                  due_at=now - n * timedelta(days=1), status=status))
+        session.commit()
+
+    # Act
+    changed = record_missed(engine, vault, now=now, rules=DEFAULT_RULES)
+
+    # Assert: the two expired ones are two in a row; the one between neither breaks the run
+    # as an answer nor adds to it.
+    (row,) = rows(world)
+    assert changed == 1
+    assert (row.rule, row.raised_at) == ("missing_ratings", now - 2 * timedelta(days=1))
