@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from casework.cases import may_act_on
+from casework.access import may_act
 from casework.errors import Invalid
 from storage.models import Case, User
 from storage.repo import alerts
@@ -33,7 +33,7 @@ def acknowledge(session: Session, vault: Vault, alert_id: str, *, by: User, note
     if case is not None and case_id != case.id:
         raise NotFound("alert")
     owner = case or session.get(Case, case_id)
-    if owner is None or not may_act_on(by, owner):
+    if owner is None or not may_act(session, by, owner, now=now):
         raise Invalid("not_their_case", email=by.email, case=case_id)
     note = note.strip()
     if not note or len(note) > NOTE_MAX:

@@ -8,11 +8,12 @@ from functools import lru_cache
 from sqlmodel import Session
 
 from casework.errors import Invalid
+from casework.organisation import find_provider, set_case_provider
 from consent import audit
 from scheduler.cadence import BadCadence, Cadence, load_cadences, parse_override
 from storage.models import Case, User
 from storage.repo import cases
-from storage.repo.errors import Conflict
+from storage.repo.errors import Conflict, NotFound
 from storage.repo.users import user_by_email
 from storage.vault import Vault
 
@@ -35,18 +36,24 @@ def may_act_on(user: User, case: Case) -> bool:
 
 
 def caseworker_for(session: Session, user: User, email: str | None) -> User:
-    """Who owns a case `user` opens: themselves, or (admins only) another active caseworker."""
+    """Who owns a case `user` opens: themselves, or (admins only) another active caseworker.
+
+    A provider user opens no cases: NotFound, as for anything outside their role."""
+    if user.role == "provider":
+        raise NotFound("case")
     if not email or email.strip().lower() == user.email:
         return user
     other = user_by_email(session, email) if user.role == "admin" else None
-    if other is None or not other.active:
+    if other is None or not other.active or other.role == "provider":
         raise Invalid("caseworker", "caseworker_email", email=email.strip())
     return other
 
 
 def create_case(session: Session, vault: Vault, *, actor: str, caseworker: User, ref: str,
-                child_name: str, birth_date: date, cadence: str, now: datetime) -> Case:
-    """A new open case owned by an active caseworker; audited as `case.create`."""
+                child_name: str, birth_date: date, cadence: str, now: datetime,
+                provider: str | None = None) -> Case:
+    """A new open case owned by an active caseworker; audited as `case.create`. `provider`
+    names the case's provider organisation (casework.organisation), if it has one."""
     ref, child_name = ref.strip(), child_name.strip()
     if not ref or len(ref) > REF_MAX:
         raise Invalid("ref", "ref")
@@ -56,11 +63,14 @@ def create_case(session: Session, vault: Vault, *, actor: str, caseworker: User,
         raise Invalid("birth_date", "birth_date")
     if cadence not in cadences():
         raise Invalid("cadence", "cadence", names=", ".join(cadences()))
-    if not caseworker.active:
+    if not caseworker.active or caseworker.role == "provider":
         raise Invalid("caseworker", "caseworker_email", email=caseworker.email)
+    org = find_provider(session, provider)
     case = cases.create_case(session, vault, ref=ref, child_name=child_name,
                              birth_date=birth_date, caseworker_id=caseworker.id, cadence=cadence)
     audit.append(session, actor=actor, action="case.create", target=f"case:{case.id}", at=now)
+    if org is not None:
+        set_case_provider(session, case, actor=actor, provider=org.name, now=now)
     return case
 
 

@@ -13,6 +13,10 @@ CODES = (
     "alert_note", "not_their_case",
     "case_not_open", "case_not_closed", "close_reason", "handover_to", "handover_same",
     "handover_needed",
+    "current_password", "password_repeat", "reset_link",
+    "already_asked", "ask_queued", "rates",
+    "org_name", "org_exists", "team", "provider", "provider_needed", "provider_team",
+    "provider_role", "deputy_user", "deputy_same", "deputy_period",
 )
 
 

@@ -116,7 +116,7 @@ def new_owner(session: Session, email: str, *, current: str) -> User:
     """The active user a case moves to (not the one it is with now)."""
     email = email.strip().lower()
     user = user_by_email(session, email) if email else None
-    if user is None or not user.active:
+    if user is None or not user.active or user.role == "provider":
         raise Invalid("handover_to", "to", email=email)
     if user.id == current:
         raise Invalid("handover_same", "to", email=email)

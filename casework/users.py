@@ -1,4 +1,4 @@
-"""Dashboard users: adding a caseworker or an admin, and deactivating one."""
+"""Dashboard users: adding a caseworker or an admin, deactivating and reactivating one."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from casework.errors import Invalid
 from casework.lifecycle import hand_over_all, new_owner, open_cases_of
+from casework.organisation import place_user
 from consent import audit
 from storage.models import User
 from storage.passwords import MIN_LENGTH, WeakPassword
@@ -20,8 +21,11 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
 
 def add_user(session: Session, *, actor: str, email: str, role: str, password: str | None,
-             now: datetime) -> User:
-    """A new user; audited. Without a password (None) they cannot sign in until given one."""
+             now: datetime, team: str | None = None, provider: str | None = None) -> User:
+    """A new user; audited. Without a password (None) they cannot sign in until given one.
+
+    `team` and `provider` name a team and a provider organisation (casework.organisation:
+    a provider user needs one, staff may be in a team)."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise Invalid("email", "email", email=email)
@@ -38,6 +42,8 @@ def add_user(session: Session, *, actor: str, email: str, role: str, password: s
         raise Invalid("password", "password", minimum=MIN_LENGTH) from None
     audit.append(session, actor=actor, action="user.add", target=f"user:{user.id}",
                  detail=f"role={role}", at=now)
+    if team or provider or role == "provider":
+        place_user(session, user, actor=actor, team=team, provider=provider, now=now)
     return user
 
 
@@ -67,3 +73,17 @@ def deactivate_user(session: Session, user: User, *, actor: str, handover_to: st
     audit.append(session, actor=actor, action="user.deactivate", target=f"user:{user.id}",
                  detail=f"cases_moved={moved}", at=now)
     return moved
+
+
+def reactivate_user(session: Session, user: User, *, actor: str, now: datetime) -> None:
+    """Let a deactivated user sign in again (with their password in force); audited.
+
+    What deactivation ended stays ended: their old sessions and API tokens are not revived.
+    Conflict when the user is active already.
+    """
+    if user.active:
+        raise Conflict(f"{user.email} is active already")
+    user.active = True
+    session.add(user)
+    audit.append(session, actor=actor, action="user.reactivate", target=f"user:{user.id}",
+                 at=now)

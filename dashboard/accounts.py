@@ -21,6 +21,8 @@ from typing import Literal
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from casework import tokens
+from casework.tokens import TOKEN_PREFIX, digest
 from consent import audit
 from storage.models import ApiToken, LoginAttempt, User, WebSession
 from storage.passwords import verify_password
@@ -32,12 +34,6 @@ FREE_FAILURES = 5  # failures an account may have in the hour before a failing c
 MAX_DELAY = timedelta(minutes=5)  # guessing stays slow; a colleague's typo stays cheap
 QUARTER = timedelta(minutes=15)
 CLIENT_LIMIT = 50  # failures per client address in 15 minutes: a town hall behind one NAT fits
-TOKEN_PREFIX = "stm_"
-
-
-def digest(token: str) -> str:
-    """SHA-256 of a token as hex; enough for 256-bit random tokens (no guessing to slow down)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def account_key(email: str) -> str:
@@ -90,6 +86,12 @@ class SignIn:
 def recent_failures(session: Session, key: str, now: datetime) -> int:
     """Failed sign-ins for an account within the last hour."""
     return _account_failures(session, key, now)[0]
+
+
+def failure_wait(session: Session, key: str, now: datetime) -> timedelta:
+    """How long after the failures counted under `key` its next try must wait (0: none)."""
+    failures, last = _account_failures(session, key, now)
+    return max(timedelta(0), last + delay(failures) - now) if last else timedelta(0)
 
 
 def _account_failures(session: Session, key: str, now: datetime) -> tuple[int, datetime | None]:
@@ -235,16 +237,8 @@ def end_all(session: Session, user_id: str, *, now: datetime, reason: str) -> No
 
 def create_api_token(session: Session, user: User, *, name: str, created_by: str,
                      now: datetime) -> tuple[ApiToken, str]:
-    """A new bearer token for `user`; the token is returned once and stored only as a hash."""
-    name = name.strip()[:80] or "API"
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=name, token_hash=digest(token), prefix=token[:10],
-                   created_by=created_by, created_at=now)
-    session.add(row)
-    session.flush()
-    audit.append(session, actor=created_by, action="api_token.create",
-                 target=f"user:{user.id}", detail=f"token={row.id}", at=now)
-    return row, token
+    """A new bearer token for `user`, returned once and stored only as a hash (casework's)."""
+    return tokens.create_api_token(session, user, name=name, created_by=created_by, now=now)
 
 
 def resolve_api_token(session: Session, token: str, *, now: datetime) -> User | None:

@@ -13,7 +13,17 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from casework import asking, cases, exports, invites, participants, sessions
+from casework import (
+    asking,
+    cases,
+    exports,
+    invites,
+    organisation,
+    participants,
+    rater_settings,
+    sessions,
+)
+from casework.errors import Invalid
 from dashboard.api_support import (
     URGENCY,
     body,
@@ -31,7 +41,8 @@ from dashboard.casedata import (
     visible_case,
     visible_participant,
 )
-from dashboard.guard import dash
+from dashboard.guard import dash, json_error
+from dashboard.i18n import error_key, t
 from dashboard.schemas import (
     AnswerOut,
     AskOut,
@@ -46,6 +57,7 @@ from dashboard.schemas import (
     ParticipantCreated,
     ParticipantList,
     ParticipantOut,
+    ParticipantUpdate,
     RatingOut,
     RatingsOut,
     SessionCancel,
@@ -95,7 +107,8 @@ async def create_case(request: web.Request, user: User) -> web.StreamResponse:
         owner = cases.caseworker_for(session, user, new.caseworker_email)
         case = cases.create_case(session, d.vault, actor=user.email, caseworker=owner,
                                  ref=new.ref, child_name=new.child_name,
-                                 birth_date=new.birth_date, cadence=new.cadence, now=now)
+                                 birth_date=new.birth_date, cadence=new.cadence, now=now,
+                                 provider=new.provider)
         return case_detail(session, d.vault, case, now, "da", d.rules)
 
     detail = await d.run(make)
@@ -118,7 +131,7 @@ async def get_case(request: web.Request, user: User) -> web.StreamResponse:
 
 @endpoint
 async def patch_case(request: web.Request, user: User) -> web.StreamResponse:
-    """PATCH /api/v1/cases/{case_id}: cadence, override, goals."""
+    """PATCH /api/v1/cases/{case_id}: cadence, override, goals, provider."""
     d = dash(request)
     change = await body(request, CaseUpdate)
     now = d.now()
@@ -133,6 +146,9 @@ async def patch_case(request: web.Request, user: User) -> web.StreamResponse:
                               override=override, actor=user.email, now=now)
         if change.goals is not None:
             cases.set_goals(session, d.vault, case, change.goals, actor=user.email, now=now)
+        if "provider" in fields:
+            organisation.set_case_provider(session, case, actor=user.email,
+                                           provider=change.provider, now=now)
         return case_detail(session, d.vault, case, now, "da", d.rules)
 
     return out(await d.run(apply))
@@ -221,17 +237,58 @@ async def withdraw(request: web.Request, user: User) -> web.StreamResponse:
     return out(await _on_person(request, user, apply))
 
 
+# A request while the person's question still waits for its answer: 409, with the reason.
+WAITING = {"already_asked": "survey_running", "ask_queued": "ask_queued"}
+
+
 @endpoint
 async def ask(request: web.Request, user: User) -> web.StreamResponse:
-    """POST .../participants/{participant_id}/ask: a rating request now."""
+    """POST .../participants/{participant_id}/ask: a rating request now, started in this
+    request (the dispatcher is woken); 409 while one waits for its answer."""
     d = dash(request)
     now = d.now()
 
     def apply(session: Session, case: Case, person: Participant) -> AskOut:
-        asking.ask_now(session, person, actor=user.email, now=now)
-        return AskOut(participant_id=person.id, due_at=now)
+        asked = asking.ask_now(session, person, actor=user.email, now=now, starter=d.starter)
+        return AskOut(participant_id=person.id, due_at=asked.due_at, started=asked.started)
 
-    return out(await _on_person(request, user, apply), 202)
+    try:
+        answer: AskOut = await _on_person(request, user, apply)
+    except Invalid as exc:
+        if exc.code not in WAITING:
+            raise
+        return json_error(409, "conflict", t(error_key(exc.code), "en"),
+                          reason=WAITING[exc.code], **{k: str(v) for k, v in exc.facts.items()
+                                                       if k != "participant"})
+    if answer.started:
+        d.wake()
+    return out(answer, 202)
+
+
+@endpoint
+async def patch_participant(request: web.Request, user: User) -> web.StreamResponse:
+    """PATCH .../participants/{participant_id}: the contact window and the rating mode."""
+    d = dash(request)
+    change = await body(request, ParticipantUpdate)
+    now = d.now()
+
+    def apply(session: Session, case: Case, person: Participant) -> ParticipantOut:
+        settings = rater_settings.set_rater_settings
+        try:
+            if "contact_window" in change.model_fields_set:
+                settings(session, person, actor=user.email, now=now,
+                         quiet_hours=d.settings.quiet_hours, window=change.contact_window,
+                         rates_sessions=change.rates_sessions)
+            else:
+                settings(session, person, actor=user.email, now=now,
+                         quiet_hours=d.settings.quiet_hours,
+                         rates_sessions=change.rates_sessions)
+        except Invalid as exc:  # the body's name for the field
+            exc.field = "contact_window" if exc.code == "window" else exc.field
+            raise
+        return participant_out(session, d.vault, person)
+
+    return out(await _on_person(request, user, apply))
 
 
 def _session_out(m: Meeting) -> SessionOut:
@@ -245,7 +302,7 @@ async def list_sessions(request: web.Request, user: User) -> web.StreamResponse:
     d = dash(request)
 
     def load(session: Session) -> SessionList:
-        case = visible_case(session, user, request.match_info["case_id"])
+        case = visible_case(session, user, request.match_info["case_id"], part="ratings")
         rows = session.exec(select(Meeting).where(Meeting.case_id == case.id)
                             .order_by(col(Meeting.starts_at))).all()
         return SessionList(sessions=[_session_out(m) for m in rows])
@@ -295,7 +352,7 @@ async def ratings(request: web.Request, user: User) -> web.StreamResponse:
 
     def load(session: Session) -> RatingsOut:
         case = viewed_case(session, user, request.match_info["case_id"], now=now,
-                           via="api:ratings")
+                           via="api:ratings", part="ratings")
         data = load_case_data(session, d.vault, case.id, now=now, comments=False)
         rows = export_document(data, rules=d.rules)["answers"]
         return RatingsOut(case_id=case.id, answers=[AnswerOut(**r) for r in rows], ratings=[

@@ -21,11 +21,13 @@ async def messages(request: web.Request, user: User) -> web.StreamResponse:
 
     def load(session: Session) -> MessageList:
         case = viewed_case(session, user, request.match_info["case_id"], now=now,
-                           via="api:messages")
+                           via="api:messages", part="ratings")
         return MessageList([
             MessageOut(written_at=m.written_at, participant_id=m.participant_id,
                        rater_role=m.rater_role, text=m.text,
-                       flag=MessageFlag(category=m.flag) if m.flag else None)
+                       # A provider user sees the words, not the alerts behind a flag.
+                       flag=MessageFlag(category=m.flag)
+                       if m.flag and user.role != "provider" else None)
             for m in case_messages(session, d.vault, case.id)])
 
     return out(await d.run(load))

@@ -22,7 +22,7 @@ from reports.casefile import load_case_data
 from reports.i18n import alert_line, rater_labels, status_line, texts
 from reports.model import CaseData
 from reports.rules import DEFAULT_RULES, ScoringRules
-from storage.models import Case, Participant, User
+from storage.models import Case, Participant, ProviderOrg, User
 from storage.repo.errors import NotFound
 from storage.vault import Vault
 
@@ -96,7 +96,8 @@ def participant_out(session: Session, vault: Vault, person: Participant) -> Part
         telegram_linked=person.chat_index is not None,
         agreement=AgreementOut(self_agreed=agreed.self_agreed,
                                guardian_agreed=agreed.guardian_agreed,
-                               withdrawn=agreed.withdrawn))
+                               withdrawn=agreed.withdrawn),
+        contact_window=person.contact_window, rates_sessions=person.rates_sessions)
 
 
 def case_alerts(session: Session, vault: Vault, case: Case, now: datetime, lang: str,
@@ -124,6 +125,7 @@ def case_detail(session: Session, vault: Vault, case: Case, now: datetime, lang:
     people = session.exec(select(Participant).where(
         Participant.case_id == case.id, Participant.status != "erased")
         .order_by(col(Participant.created_at))).all()
+    org = session.get(ProviderOrg, case.provider_id) if case.provider_id else None
     return CaseDetail(
         case_id=case.id, ref=case.ref, child_name=o.view.child_name,
         child_birth_date=o.view.child_birth_date, caseworker_email=o.caseworker,
@@ -132,4 +134,4 @@ def case_detail(session: Session, vault: Vault, case: Case, now: datetime, lang:
         goals=[GoalOut(goal_id=g, position=i, text=text)
                for i, (g, text) in enumerate(o.goals, start=1)],
         participants=[participant_out(session, vault, p) for p in people], alerts=alerts,
-        next_prompt_at=o.next_prompt)
+        next_prompt_at=o.next_prompt, provider=org.name if org else None)

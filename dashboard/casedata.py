@@ -8,7 +8,7 @@ from typing import cast
 
 from sqlmodel import Session, col, select
 
-from casework.cases import may_act_on
+from casework.access import Access, case_access, visible_cases
 from consent import audit
 from consent.agreements import SELF_CONSENT_AGE, AgreementState, age_on, state
 from dashboard.i18n import t
@@ -21,7 +21,7 @@ from reports.rules import DEFAULT_RULES, ScoringRules
 from reports.scoring import band_on, case_ratings, series
 from reports.sparkline import sparkline_svg
 from scheduler.planner import PlanConfig
-from storage.models import Case, DuePrompt, Meeting, Participant, User
+from storage.models import Case, DuePrompt, Meeting, Participant, User, utcnow
 from storage.repo.cases import CaseView, ParticipantView, view_case, view_participant
 from storage.repo.errors import NotFound
 from storage.vault import Vault
@@ -32,25 +32,47 @@ SESSION_DELAY = cast(timedelta, PlanConfig.__dataclass_fields__["session_delay"]
 HELD_DAYS = 8  # held sessions stay on the case page this long; exports keep them all
 
 
-def may_see(user: User, case: Case) -> bool:
-    """A caseworker sees their own cases; an admin sees all (the same rule as acting)."""
-    return may_act_on(user, case)
-
-
-def visible_case(session: Session, user: User, case_id: str) -> Case:
-    """The case when `user` may see it; NotFound otherwise (another's case looks absent)."""
+def seen_case(session: Session, user: User, case_id: str, *,
+              now: datetime | None = None) -> tuple[Case, Access]:
+    """The case and how much of it `user` may see (casework.access, the one rule); NotFound
+    when nothing, so another's case looks absent."""
     case = session.get(Case, case_id) if len(case_id) <= 32 else None
-    if case is None or not may_see(user, case) or case.status == "erased":
+    access = case_access(session, user, case, now=now or utcnow()) if case else None
+    if case is None or access is None or case.status == "erased":
+        raise NotFound("case")
+    return case, access
+
+
+def visible_case(session: Session, user: User, case_id: str, *, now: datetime | None = None,
+                 part: str = "case") -> Case:
+    """The case when `user` may see `part` of it; NotFound otherwise. `part` is "case" (all
+    of it, and acting on it) or "ratings" (its ratings, words and sessions: what a provider
+    user sees of their organisation's cases)."""
+    case, access = seen_case(session, user, case_id, now=now)
+    if part != "ratings" and not access.full:
         raise NotFound("case")
     return case
 
 
-def viewed_case(session: Session, user: User, case_id: str, *, now: datetime, via: str) -> Case:
+def audit_view(session: Session, user: User, case: Case, access: Access, *, now: datetime,
+               via: str | None = None) -> None:
+    """A view of a case written to the audit log: who, when, through what, and for whom
+    when they stand in for its absent caseworker."""
+    parts = [f"via={via}"] if via else []
+    if access.deputy_for:
+        parts.append(f"as deputy for {access.deputy_for}")
+    audit.append(session, actor=user.email, action="case.view", target=f"case:{case.id}",
+                 detail=" ".join(parts), at=now)
+
+
+def viewed_case(session: Session, user: User, case_id: str, *, now: datetime, via: str,
+                part: str = "case") -> Case:
     """`visible_case`, with the reading written to the audit log (who, when, through what):
     every API route that shows a case's people, answers or words goes through here."""
-    case = visible_case(session, user, case_id)
-    audit.append(session, actor=user.email, action="case.view", target=f"case:{case.id}",
-                 detail=f"via={via}", at=now)
+    case, access = seen_case(session, user, case_id, now=now)
+    if part != "ratings" and not access.full:
+        raise NotFound("case")
+    audit_view(session, user, case, access, now=now, via=via)
     return case
 
 
@@ -126,11 +148,10 @@ def shown_urgency(status: CaseStatus, lang: str) -> tuple[int, str]:
 
 def case_rows(session: Session, vault: Vault, user: User, *, now: datetime,
               lang: str, rules: ScoringRules = DEFAULT_RULES) -> list[CaseRow]:
-    """The user's open cases (all open cases for an admin), most urgent first."""
+    """The open cases the user may see (casework.access: their own, their team's, those
+    they stand in for, their organisation's, or all for an admin), most urgent first."""
     tx = texts(lang)
-    query = select(Case).where(Case.status == "open")
-    if user.role != "admin":
-        query = query.where(Case.caseworker_id == user.id)
+    query = select(Case).where(Case.status == "open", visible_cases(session, user, now=now))
     emails = dict(session.exec(select(User.id, User.email)).all())
     rows = []
     for case in session.exec(query.order_by(col(Case.ref))).all():
@@ -148,7 +169,9 @@ def case_rows(session: Session, vault: Vault, user: User, *, now: datetime,
             id=case.id, ref=case.ref,
             child_name=vault.open(session, case, "child_name") or "",
             caseworker=emails.get(case.caseworker_id, ""), urgency=urgency, urgency_label=label,
-            why=status_line(status, rater_labels(data.raters, tx), tx), spark=spark,
+            # A provider user sees ratings, not the alerts and reasons the line names.
+            why="" if user.role == "provider"
+            else status_line(status, rater_labels(data.raters, tx), tx), spark=spark,
             last_rating=last, next_prompt=next_prompt(session, case.id, now)))
     rows.sort(key=lambda r: (r.urgency, r.ref))
     return rows

@@ -17,7 +17,8 @@ ERRORS = {
     "400": "The body is not JSON.",
     "401": "No valid bearer token.",
     "404": "No such case or participant, or it is not yours (the two look the same).",
-    "409": "It contradicts what is stored (e.g. the alert was already acknowledged).",
+    "409": "It contradicts what is stored (e.g. the alert was already acknowledged, or a "
+           "question still waits for its answer).",
     "422": "A value cannot be used; `field` names it.",
 }
 
@@ -124,6 +125,14 @@ def _paths() -> dict[str, Any]:
                         ("201", s.ParticipantCreated, "Added."), params=[CASE],
                         body=s.ParticipantCreate, errors=("400", "401", "404", "422"),
                         links=person_links)},
+        f"{PREFIX}/cases/{{case_id}}/participants/{{participant_id}}": {
+            "patch": _op("updateParticipant", "How a rater is asked: their contact window "
+                         "(`contact_window`, null or \"\" for none) and whether they rate "
+                         "sessions or the case's follow-up cadence (`rates_sessions`). Only "
+                         "the fields given change. Audited.",
+                         ("200", s.ParticipantOut, "The rater as changed."),
+                         params=[CASE, PARTICIPANT], body=s.ParticipantUpdate,
+                         errors=("400", "401", "404", "422"))},
         f"{PREFIX}/cases/{{case_id}}/participants/{{participant_id}}/withdraw": {
             "post": _op("withdrawParticipant", "Stop all contact with a participant now.",
                         ("200", s.ParticipantOut, "Withdrawn."), params=[CASE, PARTICIPANT],
@@ -134,8 +143,13 @@ def _paths() -> dict[str, Any]:
                         ("201", s.ParticipantCreated, "The rater and the new invite."),
                         params=[CASE, PARTICIPANT], errors=("401", "404", "422"))},
         f"{PREFIX}/cases/{{case_id}}/participants/{{participant_id}}/ask": {
-            "post": _op("askNow", "Ask the participant for a rating now.",
-                        ("202", s.AskOut, "Queued."), params=[CASE, PARTICIPANT])},
+            "post": _op("askNow", "Ask the participant for a rating now: the survey starts "
+                        "at once (`started`), or at the first minute quiet hours and their "
+                        "contact window allow (`due_at`). While a survey of theirs waits for "
+                        "its answer, or an earlier request for its hour, nothing is sent: 409 "
+                        "with `reason` `survey_running` or `ask_queued`.",
+                        ("202", s.AskOut, "Started, or queued until `due_at`."),
+                        params=[CASE, PARTICIPANT], errors=("401", "404", "409", "422"))},
         f"{PREFIX}/cases/{{case_id}}/sessions": {
             "get": _op("listSessions", "Sessions of a case.",
                        ("200", s.SessionList, "The sessions."), params=[CASE],

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from aiohttp import web
 from sqlmodel import Session, col, select
 
+from casework import passwords as casework_passwords
 from casework import users as casework_users
 from casework.errors import Invalid
 from dashboard import accounts
@@ -21,6 +22,7 @@ from reports.casefile import load_case_data
 from reports.digest import Caseworker, build_digest
 from storage.models import ApiToken, Case, User
 from storage.repo.errors import Conflict
+from storage.repo.organisation import providers, teams
 
 # The digest is e-mail HTML with inline styles; it is shown in a frame of its own route.
 DIGEST_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -28,7 +30,8 @@ DIGEST_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 
 
 async def _users_page(request: web.Request, me: Viewer, *, error: str | None = None,
-                      created: tuple[str, str] | None = None, status: int = 200
+                      created: tuple[str, str] | None = None, status: int = 200,
+                      reset: tuple[str, casework_passwords.ResetLink] | None = None
                       ) -> web.Response:
     d = dash(request)
 
@@ -40,9 +43,10 @@ async def _users_page(request: web.Request, me: Viewer, *, error: str | None = N
         return [(u, counts[u.id]) for u in users]
 
     rows = await d.run(load)
-    return page(request, "users.html", {
+    orgs = await d.run(lambda s: (teams(s), providers(s)))
+    return page(request, "users.html", {"teams": orgs[0], "providers": orgs[1],
         "me": me.user, "csrf": me.csrf, "users": rows, "error": error,
-        "created": created}, zone=d.zone, lang=me.lang, status=status)
+        "created": created, "reset": reset}, zone=d.zone, lang=me.lang, status=status)
 
 
 @page_handler
@@ -62,7 +66,8 @@ async def user_add(request: web.Request, me: Viewer) -> web.StreamResponse:
     try:
         await d.run(lambda s: casework_users.add_user(
             s, actor=me.user.email, email=field(form, "email", 254), role=field(form, "role"),
-            password=field(form, "password", 1024), now=now))
+            password=field(form, "password", 1024), now=now,
+            team=field(form, "team", 120) or None, provider=field(form, "provider", 120) or None))
     except Invalid as exc:
         return await _users_page(request, me, error=error_key(exc.code), status=400)
     raise web.HTTPSeeOther(location="/users?done=user_added")
@@ -118,6 +123,50 @@ async def user_token(request: web.Request, me: Viewer) -> web.StreamResponse:
     if created is None:
         return not_found(request, me)
     return await _users_page(request, me, created=created)
+
+
+@page_handler
+@admin_only
+async def user_reset_link(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /users/{user_id}/reset: a one-time link (24 h) for the user to set a new password,
+    shown once."""
+    d = dash(request)
+    now = d.now()
+    user_id = request.match_info["user_id"]
+
+    def make(session: Session) -> tuple[str, casework_passwords.ResetLink] | None:
+        user = session.get(User, user_id) if len(user_id) <= 32 else None
+        if user is None or not user.active:
+            return None
+        return user.email, casework_passwords.make_reset_link(
+            session, user, actor=me.user.email, public_url=d.settings.public_url, now=now)
+
+    made = await d.run(make)
+    if made is None:
+        return not_found(request, me)
+    return await _users_page(request, me, reset=made)
+
+
+@page_handler
+@admin_only
+async def user_reactivate(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /users/{user_id}/reactivate: a deactivated user may sign in again (their old
+    sessions and tokens stay ended)."""
+    d = dash(request)
+    now = d.now()
+    user_id = request.match_info["user_id"]
+
+    def apply(session: Session) -> bool:
+        user = session.get(User, user_id) if len(user_id) <= 32 else None
+        if user is None:
+            return False
+        with suppress(Conflict):  # active already: nothing to do
+            casework_users.reactivate_user(session, user, actor=me.user.email, now=now)
+        return True
+
+    if not await d.run(apply):
+        return not_found(request, me)
+    raise web.HTTPSeeOther(location="/users?done=user_reactivated")
 
 
 async def _tokens_page(request: web.Request, me: Viewer, *, token: str | None = None

@@ -11,11 +11,19 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlmodel import Session
 
-from casework import cases, exports, lifecycle, sessions
+from casework import cases, exports, lifecycle, organisation, sessions
+from casework.access import may_act
 from casework.errors import Invalid
-from consent import audit
 from dashboard.alertdata import AlertRow, case_alert_rows, open_alert_rows
-from dashboard.casedata import CaseRow, case_rows, overview, viewed_list, visible_case
+from dashboard.casedata import (
+    CaseRow,
+    audit_view,
+    case_rows,
+    overview,
+    seen_case,
+    viewed_list,
+    visible_case,
+)
 from dashboard.guard import Viewer, dash, not_found, page_handler
 from dashboard.i18n import catalogue, error_key
 from dashboard.render import page
@@ -23,6 +31,7 @@ from reports.casefile import load_case_data
 from reports.graph import render_progress
 from storage.models import Case
 from storage.repo.errors import NotFound
+from storage.repo.organisation import providers
 
 IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
@@ -55,6 +64,8 @@ async def case_list(request: web.Request, me: Viewer) -> web.StreamResponse:
     def load(session: Session) -> tuple[list[CaseRow], dict[str, list[AlertRow]]]:
         rows = case_rows(session, d.vault, me.user, now=now, lang=me.lang, rules=d.rules)
         viewed_list(session, me.user, [r.id for r in rows], now=now, via="dashboard")
+        if me.user.role == "provider":  # ratings, words and sessions only: no alerts
+            return rows, {}
         return rows, open_alert_rows(session, d.vault, [r.id for r in rows], lang=me.lang,
                                      now=now, actor=me.user.email)
 
@@ -111,21 +122,26 @@ async def case_page(request: web.Request, me: Viewer) -> web.StreamResponse:
     now = d.now()
 
     def load(session: Session) -> Any:
-        case = visible_case(session, me.user, request.match_info["case_id"])
-        audit.append(session, actor=me.user.email, action="case.view",
-                     target=f"case:{case.id}", at=now)
-        return (overview(session, d.vault, case, now=now, lang=me.lang, rules=d.rules),
-                case_alert_rows(session, d.vault, case.id, lang=me.lang, now=now),
-                case.closed_at)
+        case, access = seen_case(session, me.user, request.match_info["case_id"], now=now)
+        audit_view(session, me.user, case, access, now=now)
+        o = overview(session, d.vault, case, now=now, lang=me.lang, rules=d.rules)
+        if not access.full:  # a provider user: ratings, words and sessions only
+            return o, None, None, [], case.provider_id
+        return (o, case_alert_rows(session, d.vault, case.id, lang=me.lang, now=now),
+                case.closed_at, providers(session), case.provider_id)
 
     try:
-        view, alerts, closed_at = await d.run(load)
+        view, alerts, closed_at, orgs, provider_id = await d.run(load)
     except NotFound:
         return not_found(request, me)
+    if alerts is None:
+        return page(request, "case_provider.html", {
+            "me": me.user, "csrf": me.csrf, "o": view, "now": now}, zone=d.zone,
+            lang=me.lang)
     error = request.query.get("error", "")
     return page(request, "case.html", {
         "me": me.user, "csrf": me.csrf, "o": view, "alerts": alerts, "closed_at": closed_at,
-        "cadences": cases.cadences(),
+        "cadences": cases.cadences(), "providers": orgs, "provider_id": provider_id,
         "error": error if error.startswith("error.") and error in catalogue(me.lang) else None,
         "now": now}, zone=d.zone, lang=me.lang)
 
@@ -138,7 +154,8 @@ async def case_graph(request: web.Request, me: Viewer) -> web.StreamResponse:
     now = d.now()
 
     def draw(session: Session) -> bytes:
-        case = visible_case(session, me.user, request.match_info["case_id"])
+        case = visible_case(session, me.user, request.match_info["case_id"], now=now,
+                            part="ratings")
         data = load_case_data(session, d.vault, case.id, now=now, comments=False)
         return render_progress(data, "png" if fmt == "png" else "svg", lang=me.lang,
                                rules=d.rules)
@@ -281,7 +298,7 @@ async def case_handover(request: web.Request, me: Viewer) -> web.StreamResponse:
         case = visible_case(session, me.user, case_id)
         lifecycle.hand_over(session, case, to=field(form, "to", 254), actor=me.user.email,
                             now=now)
-        return cases.may_act_on(me.user, case)
+        return may_act(session, me.user, case, now=now)
 
     try:
         still_mine = await d.run(apply)
@@ -292,3 +309,14 @@ async def case_handover(request: web.Request, me: Viewer) -> web.StreamResponse:
     if still_mine:
         raise back(case_id, done="handed_over", anchor="life")
     raise web.HTTPSeeOther(location="/?done=handed_over")
+
+
+@page_handler
+async def case_provider(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST /cases/{case_id}/provider: the provider organisation whose users see the case's
+    ratings, words and sessions (empty for none)."""
+    d = dash(request)
+    now = d.now()
+    return await _change(request, me, lambda s, case, form: organisation.set_case_provider(
+        s, case, actor=me.user.email, provider=field(form, "provider", 120) or None, now=now),
+        anchor="provider", done="provider")

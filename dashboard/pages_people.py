@@ -1,7 +1,9 @@
-"""Participant pages: add a rater, show their invite as a link and QR code, agreement, ask now."""
+"""Participant pages: add a rater, show their invite as a link and QR code, agreement, ask now,
+and how they are asked (contact window, sessions or cadence)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import segno
@@ -9,7 +11,7 @@ from aiohttp import web
 from markupsafe import Markup
 from sqlmodel import Session
 
-from casework import asking, invites, participants
+from casework import asking, invites, participants, rater_settings
 from casework.errors import Invalid
 from casework.invites import Invitation
 from dashboard.casedata import role_name, visible_case, visible_participant
@@ -97,24 +99,24 @@ async def participant_invite(request: web.Request, me: Viewer) -> web.StreamResp
     return _invite_page(request, me, case, invite, name)
 
 
-async def _person_change(request: web.Request, me: Viewer, change: Any, *, done: str
-                         ) -> web.StreamResponse:
+async def _person_change(request: web.Request, me: Viewer, change: Any, *,
+                         done: str | Callable[[Any], str]) -> web.StreamResponse:
     d = dash(request)
     case_id = request.match_info["case_id"]
 
-    def apply(session: Session) -> None:
+    def apply(session: Session) -> Any:
         case = visible_case(session, me.user, case_id)
         person: Participant = visible_participant(session, case,
                                                   request.match_info["participant_id"])
-        change(session, case, person)
+        return change(session, case, person)
 
     try:
-        await d.run(apply)
+        result = await d.run(apply)
     except NotFound:
         return not_found(request, me)
     except Invalid as exc:
         raise back(case_id, error=error_key(exc.code), anchor="raters") from None
-    raise back(case_id, done=done, anchor="raters")
+    raise back(case_id, done=done if isinstance(done, str) else done(result), anchor="raters")
 
 
 @page_handler
@@ -141,8 +143,33 @@ async def participant_withdraw(request: web.Request, me: Viewer) -> web.StreamRe
 
 @page_handler
 async def participant_ask(request: web.Request, me: Viewer) -> web.StreamResponse:
-    """POST .../ask: ask for a rating now, outside the cadence."""
+    """POST .../ask: ask for a rating now, outside the cadence; the survey starts in this
+    request and the dispatcher is woken, so the first question goes at once (refused while
+    one waits for its answer)."""
     d = dash(request)
     now = d.now()
+
+    def asked(result: asking.Asked) -> str:  # what the notice says
+        if result.started:
+            d.wake()
+            return "asked_now"
+        return "asked_later" if d.starter is not None else "asked"
+
     return await _person_change(request, me, lambda s, _case, person: asking.ask_now(
-        s, person, actor=me.user.email, now=now), done="asked")
+        s, person, actor=me.user.email, now=now, starter=d.starter), done=asked)
+
+
+@page_handler
+async def participant_settings(request: web.Request, me: Viewer) -> web.StreamResponse:
+    """POST .../settings: the rater's contact window and whether they rate sessions or the
+    follow-up cadence."""
+    d = dash(request)
+    form = await request.post()
+    now = d.now()
+    window, rates = field(form, "window", 100), field(form, "rates")
+    return await _person_change(request, me, lambda s, _case, person:
+                                rater_settings.set_rater_settings(
+                                    s, person, actor=me.user.email, now=now,
+                                    quiet_hours=d.settings.quiet_hours, window=window,
+                                    rates_sessions=rater_settings.rating_mode(rates)),
+                                done="rater_settings")

@@ -7,11 +7,13 @@ from datetime import datetime
 
 from aiohttp import web
 
+from casework.asking import Starter
 from dashboard import (
     api,
     api_alerts,
     api_lifecycle,
     api_messages,
+    pages_account,
     pages_admin,
     pages_alerts,
     pages_auth,
@@ -66,6 +68,7 @@ def _api_routes(app: web.Application) -> None:
         "/cases/{case_id}/handover": {"POST": api_lifecycle.hand_over},
         "/cases/{case_id}/participants": {"GET": api.list_participants,
                                           "POST": api.add_participant},
+        "/cases/{case_id}/participants/{participant_id}": {"PATCH": api.patch_participant},
         "/cases/{case_id}/participants/{participant_id}/withdraw": {"POST": api.withdraw},
         "/cases/{case_id}/participants/{participant_id}/invite": {"POST": api.invite},
         "/cases/{case_id}/participants/{participant_id}/ask": {"POST": api.ask},
@@ -101,6 +104,7 @@ def _page_routes(app: web.Application) -> None:
     r.add_post(CASE + "/close", pages_cases.case_close)
     r.add_post(CASE + "/reopen", pages_cases.case_reopen)
     r.add_post(CASE + "/handover", pages_cases.case_handover)
+    r.add_post(CASE + "/provider", pages_cases.case_provider)
     r.add_post(CASE + "/sessions", pages_cases.session_add)
     r.add_post(CASE + "/sessions/{session_id}/cancel", pages_cases.session_cancel)
     r.add_post(CASE + "/alerts/{alert_id}/ack", pages_alerts.alert_ack)
@@ -109,6 +113,7 @@ def _page_routes(app: web.Application) -> None:
     r.add_post(PERSON + "/guardian", pages_people.participant_guardian)
     r.add_post(PERSON + "/withdraw", pages_people.participant_withdraw)
     r.add_post(PERSON + "/ask", pages_people.participant_ask)
+    r.add_post(PERSON + "/settings", pages_people.participant_settings)
     r.add_get("/digest", pages_admin.digest)
     r.add_get("/digest/mail", pages_admin.digest_mail)
     r.add_get("/users", pages_admin.users)
@@ -117,6 +122,12 @@ def _page_routes(app: web.Application) -> None:
     r.add_post("/users", pages_admin.user_add)
     r.add_post("/users/{user_id}/deactivate", pages_admin.user_deactivate)
     r.add_post("/users/{user_id}/tokens", pages_admin.user_token)
+    r.add_post("/users/{user_id}/reset", pages_admin.user_reset_link)
+    r.add_post("/users/{user_id}/reactivate", pages_admin.user_reactivate)
+    r.add_get("/account/password", pages_account.password_get)
+    r.add_post("/account/password", pages_account.password_post)
+    r.add_get("/account/reset/{token}", pages_account.reset_get)
+    r.add_post("/account/reset/{token}", pages_account.reset_post)
     r.add_get("/tokens", pages_admin.tokens)
     r.add_post("/tokens", pages_admin.token_create)
     r.add_post("/tokens/{token_id}/revoke", pages_admin.token_revoke)
@@ -124,15 +135,20 @@ def _page_routes(app: web.Application) -> None:
 
 def add_routes(app: web.Application, runtime: RuntimeLike,
                clock: Callable[[], datetime] | None = None,
-               bot_username: Callable[[], Awaitable[str | None]] | None = None) -> Dashboard:
+               bot_username: Callable[[], Awaitable[str | None]] | None = None,
+               starter: Starter | None = None,
+               wake: Callable[[], None] | None = None) -> Dashboard:
     """Register the dashboard and the API; returns the state (tests may swap its clock).
 
     `bot_username` says which Telegram bot invite links open (getMe); without it, the
-    setting does.
+    setting does. `starter` starts an "ask now" survey in the request itself, and `wake`
+    tells the dispatcher there is something to send; without them the sweep does both.
     """
     state = Dashboard(engine=runtime.engine, vault=runtime.vault, index=runtime.index,
                       settings=runtime.settings, goodbye=runtime.goodbye,
-                      bot_username=bot_username)
+                      bot_username=bot_username, starter=starter)
+    if wake is not None:
+        state.wake = wake
     if clock is not None:
         state.clock = clock
     app[DASHBOARD] = state

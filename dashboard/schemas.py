@@ -49,15 +49,21 @@ class CaseCreate(Request):
     birth_date: date = Field(examples=["2014-05-31"])
     cadence: str = Field(default="law-minimum", max_length=64, examples=["haderslev"])
     caseworker_email: str | None = Field(default=None, max_length=254)
+    provider: str | None = Field(default=None, max_length=120,
+                                 description="The case's provider organisation (its name): "
+                                 "its provider users see the ratings, words and sessions.",
+                                 examples=["Familiehuset"])
 
 
 class CaseUpdate(Request):
-    """Change the cadence (a shipped name and/or a per-case override) or the goals."""
+    """Change the cadence (a shipped name and/or a per-case override), the goals or the
+    provider organisation (a name; null or "" for none)."""
 
     cadence: str | None = Field(default=None, max_length=64)
     cadence_override: str | None = Field(default=None, max_length=200,
                                          examples=["first 4w, every 6w"])
     goals: list[Goal] | None = Field(default=None, max_length=3)
+    provider: str | None = Field(default=None, max_length=120, examples=["Familiehuset"])
 
 
 class AgreementOut(BaseModel):
@@ -80,6 +86,8 @@ class ParticipantOut(BaseModel):
     status: str
     telegram_linked: bool
     agreement: AgreementOut
+    contact_window: str | None = Field(default=None, examples=["mon-fri 08:00-16:00"])
+    rates_sessions: bool = True
 
 
 class ParticipantList(BaseModel):
@@ -97,6 +105,16 @@ class ParticipantCreate(Request):
     phone: str | None = Field(default=None, max_length=40, examples=["+45 12 34 56 78"])
     language: Language = "da"
     guardian_consent: bool = False
+
+
+class ParticipantUpdate(Request):
+    """How a rater is asked; only the fields given change. `contact_window`: when they may be
+    contacted (`mon-fri 08:00-16:00`; null or "" for quiet hours only); `rates_sessions`:
+    true after each session, false on the case's follow-up cadence."""
+
+    contact_window: str | None = Field(default=None, max_length=100,
+                                       examples=["mon-fri 08:00-16:00"])
+    rates_sessions: bool | None = None
 
 
 class ParticipantCreated(BaseModel):
@@ -163,6 +181,7 @@ class CaseDetail(BaseModel):
     participants: list[ParticipantOut]
     alerts: list[AlertOut]
     next_prompt_at: datetime | None
+    provider: str | None = Field(default=None, description="The provider organisation's name.")
 
 
 class SessionCreate(Request):
@@ -203,10 +222,12 @@ class Cancelled(BaseModel):
 
 
 class AskOut(BaseModel):
-    """A rating request queued now; the next sweep sends it (quiet hours wait for morning)."""
+    """A rating request: `started` when its first question is on its way now, else it waits
+    until `due_at` (quiet hours, or the person's contact window)."""
 
     participant_id: str
     due_at: datetime
+    started: bool = False
 
 
 class AnswerOut(BaseModel):
@@ -336,7 +357,7 @@ class MessageList(RootModel[list[MessageOut]]):
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     CaseCreate, CaseUpdate, ParticipantCreate, SessionCreate, SessionCancel, AlertAck,
-    CaseClose, CaseHandover)
+    CaseClose, CaseHandover, ParticipantUpdate)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorOut, MeOut, CaseList, CaseDetail, ParticipantList, ParticipantCreated, SessionList,
     Cancelled, AskOut, RatingsOut, AlertsOut, ParticipantOut, StoredAlertOut, MessageList,

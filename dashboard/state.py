@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from casework.asking import Starter
 from reports.rules import RulesInForce, ScoringRules
 from storage.blind_index import BlindIndex
 from storage.models import utcnow
@@ -76,6 +77,10 @@ class Dashboard:
     absolute_timeout: timedelta = timedelta(hours=12)
     # The Telegram bot's username for invite links (the process's getMe); None = the setting.
     bot_username: Callable[[], Awaitable[str | None]] | None = None
+    # "Ask now" starts the survey in the request's transaction with this (the process's
+    # survey start); None: the sweep starts it. `wake` tells the dispatcher at once.
+    starter: Starter | None = None
+    wake: Callable[[], None] = field(default=lambda: None)
 
     @property
     def secure_cookies(self) -> bool:

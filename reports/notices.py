@@ -56,7 +56,9 @@ def _route(notice: ClaimedNotice, cfg: NoticeConfig) -> tuple[NoticeKind, str] |
         return ("escalation", cfg.team_address) if cfg.team_address \
             else "cancel: no STEMME_TEAM_EMAIL to escalate to"
     if notice.caseworker_email:
-        return "urgent", notice.caseworker_email
+        # A deputy standing in for the caseworker is told as well, in the same mail.
+        return "urgent", ", ".join(dict.fromkeys((notice.caseworker_email,
+                                                   *notice.deputy_emails)))
     if cfg.team_address:
         return "unassigned", cfg.team_address
     # Kept and retried: a hand-over or the team address may give it someone to go to.

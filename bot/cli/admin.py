@@ -37,7 +37,8 @@ def cmd_user_add(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
             raise CommandError("--password-stdin was given but standard input was empty")
     with session_scope(rt.engine) as session:
         user = add_user(session, actor=actor(), email=args.email, role=args.role,
-                        password=password, now=utcnow())
+                        password=password, now=utcnow(), team=args.team,
+                        provider=args.provider)
     out.result({"ok": True, "user_id": user.id, "email": user.email, "role": user.role},
                f"user {user.email} ({user.role}) created: {user.id}")
 

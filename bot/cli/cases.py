@@ -34,7 +34,8 @@ def cmd_case_create(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
         worker = require_user(session, args.caseworker)
         case = casework_cases.create_case(session, rt.vault, actor=actor(), caseworker=worker,
                                           ref=args.ref, child_name=args.child_name,
-                                          birth_date=born, cadence=args.cadence, now=now)
+                                          birth_date=born, cadence=args.cadence, now=now,
+                                          provider=args.provider)
     out.result({"ok": True, "case_id": case.id, "ref": case.ref, "cadence": case.cadence},
                f"case {case.ref} created: {case.id}")
 

@@ -130,7 +130,7 @@ def _survey(session: Session, rt: Runtime, person: Participant, meeting: Meeting
 def _missed(session: Session, person: Participant, meeting: Meeting, at: datetime) -> None:
     session.add(DuePrompt(case_id=person.case_id, participant_id=person.id, kind="session",
                           session_id=meeting.id, dedupe_key=f"session:{meeting.id}", due_at=at,
-                          status="missed", attempts=1, created_at=at))
+                          status="expired", attempts=1, created_at=at))
 
 
 def _seed_case(session: Session, rt: Runtime, worker: User, story: Story, now: datetime

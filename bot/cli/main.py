@@ -7,7 +7,17 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import admin, alerts, backup, cases, demo, messaging, records
+from bot.cli import (
+    accounts,
+    admin,
+    alerts,
+    backup,
+    cases,
+    demo,
+    messaging,
+    organisation,
+    records,
+)
 from bot.cli.output import CommandError, Output
 from bot.cli.refusals import refused
 from bot.runtime.parts import Runtime
@@ -56,13 +66,28 @@ def build_parser() -> argparse.ArgumentParser:
                                                                            required=True)
     p = command("add", admin.cmd_user_add, "create a dashboard user", users)
     p.add_argument("--email", required=True)
-    p.add_argument("--role", required=True, choices=["caseworker", "admin"])
+    p.add_argument("--role", required=True,
+                   choices=["caseworker", "leader", "admin", "provider"])
+    p.add_argument("--team", help="the team's name (stemme team add); a leader sees its cases")
+    p.add_argument("--provider", help="a provider user's organisation (stemme provider add)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p = command("deactivate", admin.cmd_user_deactivate, "deactivate a user: sessions end, "
                 "tokens are revoked, their cases go to --handover-to", users)
     p.add_argument("--email", required=True)
     p.add_argument("--handover-to", help="who takes over their cases (needed when they own "
                    "open cases)")
+    p = command("reactivate", accounts.cmd_user_reactivate, "let a deactivated user sign in "
+                "again (old sessions and tokens stay revoked)", users)
+    p.add_argument("--email", required=True)
+    p = command("reset-password", accounts.cmd_user_reset_password, "a one-time link (24 h) "
+                "for the user to set a new password; printed once", users)
+    p.add_argument("--email", required=True)
+    tokens = sub.add_parser("token", help="API tokens").add_subparsers(dest="sub",
+                                                                       required=True)
+    p = command("create", accounts.cmd_token_create, "an API token acting as the user; "
+                "printed once as `token`", tokens)
+    p.add_argument("--user", required=True, help="the user's e-mail")
+    p.add_argument("--name", help="what the token is for, e.g. the case system's name")
 
     case = sub.add_parser("case", help="cases").add_subparsers(dest="sub", required=True)
     p = command("create", cases.cmd_case_create, "create a case; prints case_id", case)
@@ -71,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
     p.add_argument("--caseworker", required=True, help="the caseworker's e-mail")
     p.add_argument("--cadence", default="law-minimum")
+    p.add_argument("--provider", help="the case's provider organisation (its name)")
     p = command("close", cases.cmd_case_close, "close a case: nobody is asked anything any "
                 "more; kept for the retention review", case)
     p.add_argument("--case", required=True)
@@ -162,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("rotate", admin.cmd_keys_rotate, "new key versions; re-wrap every data key", keys)
     aud = sub.add_parser("audit", help="audit log").add_subparsers(dest="sub", required=True)
     command("verify", admin.cmd_audit_verify, "check the audit log's hash chain", aud)
+    organisation.add_commands(sub, common)
     return parser
 
 

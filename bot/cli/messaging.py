@@ -17,13 +17,24 @@ from storage.repo.cases import get_participant
 
 
 def cmd_survey_send(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
-    """Ask now, outside the cadence: the running server's next sweep starts the survey."""
+    """Ask now, outside the cadence: the survey starts here, and the first question is in the
+    outbox, which `stemme serve` polls every second; refused while one waits for an answer."""
+    from bot.runtime.services import survey_starter  # the serving parts: only when asking
+
     now = utcnow()
+    starter = survey_starter(rt)
     with session_scope(rt.engine) as session:
-        ask_now(session, get_participant(session, args.participant), actor=actor(), now=now)
-    out.result({"ok": True, "participant_id": args.participant, "due_at": now.isoformat()},
-               f"survey queued for {args.participant}; `stemme serve` starts it within "
-               f"{rt.settings.sweep_seconds:g} s (quiet hours wait for morning)")
+        asked = ask_now(session, get_participant(session, args.participant), actor=actor(),
+                        now=now, starter=starter)
+    result = {"ok": True, "participant_id": args.participant, "started": asked.started,
+              "conversation_id": asked.conversation_id, "due_at": asked.due_at.isoformat()}
+    if asked.started:
+        line = (f"survey started for {args.participant}; `stemme serve` sends its first "
+                f"question now")
+    else:
+        line = (f"survey queued for {args.participant} until {asked.due_at.isoformat()} "
+                f"(quiet hours or their contact window); `stemme serve` starts it then")
+    out.result(result, line)
 
 
 def cmd_digest_send(rt: Runtime, args: argparse.Namespace, out: Output) -> None:

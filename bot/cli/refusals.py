@@ -48,6 +48,27 @@ LINES = {
     "handover_same": "the case is {email}'s already",
     "handover_needed": "{email} owns {count} open case(s): name who takes them over with "
                        "--handover-to E",
+    "current_password": "the current password is not right",
+    "password_repeat": "the two new passwords differ",
+    "reset_link": "the reset link does not work: it is wrong, used or expired; make a new one "
+                  "with: stemme user reset-password --email E",
+    "already_asked": "nothing sent: participant {participant} was asked at {since} and has not "
+                     "answered yet (that survey ends by itself at {until})",
+    "ask_queued": "nothing sent: participant {participant} is already to be asked at {due} "
+                  "(the first minute their hours allow)",
+    "rates": "--rates must be sessions or cadence",
+    "org_name": "--name must be 1 to {limit} characters",
+    "org_exists": "{name!r} exists already",
+    "team": "there is no team {name!r}; create it with: stemme team add --name NAME",
+    "provider": "there is no provider organisation {name!r}; create it with: stemme provider "
+                "add --name NAME",
+    "provider_needed": "{email} has the role provider and needs --provider NAME",
+    "provider_team": "{email} has the role provider: provider users are in no team",
+    "provider_role": "--provider is for users with the role provider; {email} is staff",
+    "deputy_user": "{email} cannot be a deputy or be stood in for: there is no active "
+                   "caseworker, leader or admin with that e-mail",
+    "deputy_same": "{email} cannot stand in for themselves",
+    "deputy_period": "--to must be on or after --from, at most {limit} days in all",
 }
 
 

@@ -72,7 +72,8 @@ def create_app(runtime: Runtime, services: Services | None = None,
         app.add_routes(channel.routes(services.intake))
     telegram = services.channels.get("telegram")
     dashboard_routes.add_routes(app, runtime, bot_username=BotUsername(
-        runtime.settings, telegram if isinstance(telegram, TelegramChannel) else None))
+        runtime.settings, telegram if isinstance(telegram, TelegramChannel) else None),
+        starter=services.starter, wake=services.dispatcher.wake.set)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await (services.start() if background else services.open())

@@ -18,6 +18,7 @@ from bot.channels.sms.channel import TwilioSmsChannel
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.webchat.channel import WebChatChannel
 from bot.conversation.alert_spells import record_missed
+from bot.conversation.host import Surveys
 from bot.inbound.intake import Intake
 from bot.inbound.pipeline import StoreThenProcess
 from bot.inbound.router import Effects
@@ -27,6 +28,7 @@ from bot.outbound.status import apply_status
 from bot.runtime.metrics import Metrics
 from bot.runtime.parts import Runtime
 from bot.runtime.writer import InboxWriter, ProcessWriter, ThreadWriter, build_router
+from casework.asking import Starter
 from consent import audit
 from consent.audit_anchors import write_anchor
 from consent.coming_of_age import flag_new_fifteens
@@ -67,6 +69,15 @@ def build_channels(rt: Runtime) -> dict[str, Handler]:
     return channels
 
 
+def survey_starter(rt: Runtime, surveys: Surveys | None = None) -> Starter:
+    """How "ask now" starts a survey at once in this process, in the asking transaction (the
+    dashboard, the API, `stemme survey send`), as the sweep would: the same survey start and
+    quiet hours. The dispatcher of whichever process serves sends what it wrote."""
+    s = rt.settings
+    return Starter(start=(surveys or build_router(rt).surveys).start_due, zone=s.zone,
+                   quiet=parse_quiet_hours(s.quiet_hours))
+
+
 class Services:
     """Everything that moves messages in one process; several processes may share a database."""
 
@@ -77,6 +88,7 @@ class Services:
         s = rt.settings
         self.router = build_router(rt)
         self.surveys = self.router.surveys
+        self.starter = survey_starter(rt, self.surveys)
         self.metrics = Metrics(rt.engine, s.resolved_audit_anchor_file)
         self.dispatcher = Dispatcher(
             engine=rt.engine, vault=rt.vault, channels=self.channels, worker=self.worker,

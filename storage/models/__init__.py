@@ -3,6 +3,7 @@
 from storage.models.base import UTCDateTime, new_id, table_of, utcnow
 from storage.models.governance import AuditEntry, Consent, DataKey, Throttle
 from storage.models.messaging import InboxMessage, Notice, OutboxMessage
+from storage.models.organisation import Deputy, ProviderOrg, Team
 from storage.models.people import Case, Goal, Invite, Participant, User
 from storage.models.schedule import DuePrompt, Meeting
 from storage.models.survey import Alert, Answer, Conversation, FreeText
@@ -17,6 +18,7 @@ __all__ = [
     "Consent",
     "Conversation",
     "DataKey",
+    "Deputy",
     "DuePrompt",
     "FreeText",
     "Goal",
@@ -27,6 +29,8 @@ __all__ = [
     "Notice",
     "OutboxMessage",
     "Participant",
+    "ProviderOrg",
+    "Team",
     "Throttle",
     "UTCDateTime",
     "User",

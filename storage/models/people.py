@@ -11,13 +11,15 @@ from storage.models.base import fk, id_field, sealed, ts
 
 
 class User(SQLModel, table=True):
-    """A caseworker or admin who signs in to the dashboard (staff data, not encrypted)."""
+    """Someone who signs in to the dashboard (staff data, not encrypted)."""
 
     __tablename__ = "users"
 
     id: str = id_field()
     email: str = Field(max_length=254, unique=True, index=True)
-    role: str = Field(max_length=20)  # caseworker | admin
+    role: str = Field(max_length=20)  # caseworker | leader | admin | provider
+    team_id: str | None = fk("teams.id", nullable=True)  # at most one team (0007)
+    provider_id: str | None = fk("provider_orgs.id", nullable=True)  # provider users (0007)
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     created_at: datetime = ts(now=True)
@@ -33,6 +35,7 @@ class Case(SQLModel, table=True):
     caseworker_id: str = fk("users.id")
     child_name: bytes | None = sealed()
     child_birth_date: bytes | None = sealed()
+    provider_id: str | None = fk("provider_orgs.id", nullable=True)  # at most one (0007)
     cadence: str = Field(default="law-minimum", max_length=64)
     cadence_override: str | None = Field(default=None, max_length=200)  # "first 4w, every 6w"
     status: str = Field(default="open", max_length=20, index=True)  # open | closed | erased

@@ -22,7 +22,9 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = ts(now=True)
     expires_at: datetime = ts()  # the absolute end, however active the user is
     ended_at: datetime | None = ts(nullable=True)  # signed out, timed out or user deactivated
-    end_reason: str | None = Field(default=None, max_length=20)  # logout | idle | absolute
+    # logout | idle | absolute | deactivated | password; a password-reset link is a row born
+    # ended, reset_link until used (reset_used) or replaced (reset_void): storage/repo/credentials
+    end_reason: str | None = Field(default=None, max_length=20)
 
 
 class ApiToken(SQLModel, table=True):

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Case, Notice, User
+from storage.repo.organisation import deputy_emails
 
 SEND_LEASE = timedelta(minutes=3)
 # After this many failed attempts (about 3.5 hours of retries with BACKOFF doubling up to
@@ -53,6 +54,8 @@ class ClaimedNotice:
     caseworker_email: str | None  # None: the case's caseworker is deactivated
     open_alerts: int  # the case's unacknowledged urgent alerts, this one included
     deadline_hours: int  # how long the alert gives to assess it
+    # Who stands in for the caseworker at the claim (they get the urgent mail too).
+    deputy_emails: tuple[str, ...] = ()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -98,7 +101,9 @@ def claim_next(engine: Engine, *, now: datetime) -> ClaimedNotice | None:
             caseworker_email=worker.email if worker is not None and worker.active else None,
             open_alerts=max(1, int(open_count)),
             deadline_hours=round((alert.deadline_at - alert.raised_at).total_seconds() / 3600)
-            if alert.deadline_at else 24)
+            if alert.deadline_at else 24,
+            deputy_emails=tuple(deputy_emails(session, worker.id, now=now))
+            if worker is not None and worker.active and notice.kind == "urgent" else ())
         session.commit()
         return claimed
 

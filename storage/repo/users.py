@@ -11,7 +11,7 @@ from storage.models import ApiToken, User, WebSession
 from storage.passwords import hash_password
 from storage.repo.errors import Conflict, NotFound
 
-ROLES = ("caseworker", "admin")
+ROLES = ("caseworker", "leader", "admin", "provider")
 
 
 def create_user(session: Session, *, email: str, role: str, password: str | None) -> User:
@@ -52,3 +52,11 @@ def end_access(session: Session, user_id: str, *, now: datetime, reason: str) ->
     session.execute(update(ApiToken).where(col(ApiToken.user_id) == user_id,
                                            col(ApiToken.revoked_at).is_(None))
                     .values(revoked_at=now))
+
+
+def set_organisation(session: Session, user: User, *, team_id: str | None,
+                     provider_id: str | None) -> None:
+    """A user's team (at most one) and, for a provider user, their organisation."""
+    user.team_id, user.provider_id = team_id, provider_id
+    session.add(user)
+    session.flush()

@@ -1,4 +1,5 @@
-"""Asking now: one ad-hoc prompt for an active rater of an open case, audited; else refused."""
+"""Asking now without a survey start at hand: one ad-hoc prompt for an active rater of an open
+case, audited, for the sweep to start; else refused."""
 
 from __future__ import annotations
 
@@ -25,13 +26,16 @@ def test_asking_now_queues_one_prompt_and_audits_it(world: World) -> None:
     assert (entry.actor, entry.target) == ("cli:anna", f"participant:{child.id}")
 
 
-def test_asking_twice_queues_two_prompts(world: World) -> None:
+def test_asking_again_before_the_first_request_started_is_refused(world: World) -> None:
     child = world.rater(world.case())
-
-    ask_now(world.session, child, actor=WORKER, now=NOW)
     ask_now(world.session, child, actor=WORKER, now=NOW)
 
-    assert len(world.session.exec(select(DuePrompt)).all()) == 2
+    with pytest.raises(Invalid) as refused:
+        ask_now(world.session, child, actor=WORKER, now=NOW)
+
+    assert refused.value.code == "ask_queued"
+    assert len(world.session.exec(select(DuePrompt)).all()) == 1
+    assert len(world.audit("survey.send")) == 1
 
 
 def test_asking_a_withdrawn_participant_is_refused(world: World) -> None:

@@ -11,8 +11,8 @@ from bot.cli.refusals import LINES, refused
 from casework.errors import CODES, Invalid
 from dashboard.i18n import catalogue, error_key
 
-# Codes the dashboard never meets: it shows another's case as absent, and has no window field.
-NOT_ON_THE_DASHBOARD = {"not_their_case", "window"}
+# Codes the dashboard never meets: it shows another's case as absent.
+NOT_ON_THE_DASHBOARD = {"not_their_case"}
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])

@@ -109,7 +109,7 @@ async def test_a_caseworker_sets_up_a_case_invites_the_child_and_exports_the_dem
 
     # Add a parent on SMS.
     await page.get_by_role("link", name="Tilbage til sagen").click()
-    await page.locator("#raters summary").click()
+    await page.locator("#raters > details > summary").click()
     await page.get_by_label("Rolle").select_option("parent")
     await page.get_by_label("Kanal").select_option("sms")
     await page.get_by_label("Mobilnummer").fill("+45 20 30 40 50")

@@ -10,7 +10,16 @@ from sqlmodel import Session
 
 from consent.agreements import state
 from dashboard.i18n import LANGUAGES, catalogue
-from storage.models import Consent, DuePrompt, Goal, Invite, Meeting, Participant
+from storage.models import (
+    Consent,
+    Conversation,
+    DuePrompt,
+    Goal,
+    Invite,
+    Meeting,
+    OutboxMessage,
+    Participant,
+)
 from storage.repo.cases import goal_texts
 from tests.dashboard.harness import Agent, Site
 
@@ -105,23 +114,29 @@ async def test_withdrawing_on_the_dashboard_stops_all_contact(site: Site) -> Non
     assert location and "done=withdrawn" in location
     assert ask_again and "error=error.cannot_ask" in ask_again
     assert site.get(Participant, child.id).status == "withdrawn"
-    assert [p.status for p in site.rows(DuePrompt)] == ["cancelled"]
+    # The survey the ask started at once is stopped, and its first question never goes.
+    assert [c.status for c in site.rows(Conversation, participant_id=child.id)] == ["stopped"]
+    assert {m.status for m in site.rows(OutboxMessage, participant_id=child.id)} == \
+        {"cancelled"}
     [entry] = site.audit("consent.withdraw")
     assert entry.actor == "anna@kommune.dk"
 
 
-async def test_ask_now_queues_an_adhoc_prompt_due_now(site: Site) -> None:
+async def test_ask_now_starts_an_adhoc_survey_at_once_and_not_twice(site: Site) -> None:
     anna, case_id = await signed_in_with_case(site)
     await anna.post(f"/cases/{case_id}/participants", {"role": "parent", "channel": "webchat"})
     parent = site.rows(Participant, case_id=case_id)[0]
 
-    await anna.post(f"/cases/{case_id}/participants/{parent.id}/ask")
-    await anna.post(f"/cases/{case_id}/participants/{parent.id}/ask")
+    _, _, first = await anna.post(f"/cases/{case_id}/participants/{parent.id}/ask")
+    _, _, again = await anna.post(f"/cases/{case_id}/participants/{parent.id}/ask")
 
-    prompts = site.rows(DuePrompt, participant_id=parent.id)
-    assert [p.kind for p in prompts] == ["adhoc", "adhoc"]
-    assert all(p.dedupe_key.startswith("adhoc:") and p.due_at == site.clock() for p in prompts)
-    assert len({p.dedupe_key for p in prompts}) == 2
+    assert first and "done=asked_now" in first
+    assert again and "error=error.already_asked" in again
+    [prompt] = site.rows(DuePrompt, participant_id=parent.id)
+    assert (prompt.kind, prompt.status) == ("adhoc", "sent")
+    assert prompt.dedupe_key.startswith("adhoc:") and prompt.due_at == site.clock()
+    [survey] = site.rows(Conversation, participant_id=parent.id)
+    assert (survey.id, survey.status) == (prompt.conversation_id, "active")
 
 
 async def test_goals_and_cadence_are_saved_and_a_bad_cadence_is_explained(site: Site) -> None:

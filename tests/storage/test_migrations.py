@@ -181,3 +181,26 @@ def test_upgrade_from_0005_keeps_cases_open_and_closed_without_a_reason(db_url: 
         row = conn.execute(text("SELECT id, status, closed_reason FROM cases")).one()
         assert tuple(row) == ("c1", "closed", None)
     eng.dispose()
+
+
+def test_upgrade_from_0006_keeps_users_and_cases_outside_any_team_or_provider(
+        db_url: str) -> None:
+    eng = at_revision(db_url, "0006")
+    now = "2026-12-06 12:00:00.000000"  # as both backends read a UTC time written as text
+    with eng.begin() as conn:
+        a_case(conn, now)
+
+    before, after = migrate.upgrade(eng)
+
+    assert (before, after) == ("0006", migrate.head_revision())
+    with eng.connect() as conn:
+        user = conn.execute(text("SELECT email, role, team_id, provider_id FROM users")).one()
+        case = conn.execute(text("SELECT id, caseworker_id, provider_id FROM cases")).one()
+        assert tuple(user) == ("cw@kommune.dk", "caseworker", None, None)
+        assert tuple(case) == ("c1", "u1", None)
+        assert conn.execute(text("SELECT count(*) FROM deputies")).scalar_one() == 0
+        conn.execute(text("INSERT INTO teams (id, name, created_at) VALUES ('t1', 'Vest', "
+                          ":now)"), {"now": now})
+        conn.execute(text("UPDATE users SET team_id = 't1'"))
+        assert conn.execute(text("SELECT team_id FROM users")).scalar_one() == "t1"
+    eng.dispose()
