@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from casework import tokens
@@ -223,16 +223,6 @@ def end_session(session: Session, token: str, *, now: datetime, reason: str = "l
     audit.append(session, actor=user.email if user else "unknown", action="user.sign_out",
                  target=f"user:{row.user_id}", at=now)
     return True
-
-
-def end_all(session: Session, user_id: str, *, now: datetime, reason: str) -> None:
-    """End every session and revoke every API token of a user (deactivation)."""
-    session.execute(update(WebSession).where(col(WebSession.user_id) == user_id,
-                                             col(WebSession.ended_at).is_(None))
-                    .values(ended_at=now, end_reason=reason))
-    session.execute(update(ApiToken).where(col(ApiToken.user_id) == user_id,
-                                           col(ApiToken.revoked_at).is_(None))
-                    .values(revoked_at=now))
 
 
 def create_api_token(session: Session, user: User, *, name: str, created_by: str,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,8 +11,7 @@ import pytest
 from bot.flows.detector import MODEL_TERM, Detector, load_detector
 from bot.flows.risk_model import MODEL_PATH, RiskModel, load_model
 from bot.flows.safety import Lexicon
-
-TRAINER = Path(__file__).resolve().parents[2] / "bench" / "train_risk_model.py"
+from tests.flows import bench_scripts
 
 # A lexicon that knows one Danish phrase, so that what the model adds can be seen.
 ONE_PHRASE = Lexicon.from_toml(
@@ -22,12 +19,7 @@ ONE_PHRASE = Lexicon.from_toml(
 
 
 def trainer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_risk_model", TRAINER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("train_risk_model", module)
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("train_risk_model")
 
 
 def test_the_model_finds_a_worry_the_lexicon_has_no_words_for() -> None:

@@ -8,28 +8,20 @@ near complete, so a change for one of them cannot quietly undo another.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from bot.flows.detector import load_detector
+from tests.flows import bench_scripts
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "safety_eval.py"
 TEST_RECALL_FLOOR = 0.97  # measured 0.973 (2026-12-04); the target is 0.95
 TEST_CATEGORY_FLOOR = 0.93  # the weakest, parent_substance and sexual_abuse, 0.933; target 0.90
 TEST_FALSE_ALARM_CEILING = 0.033  # measured 0.032 (12 of 380); the target is 0.05
 
 
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("safety_eval", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("safety_eval", module)
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("safety_eval")
 
 
 def test_the_split_never_tuned_on_keeps_its_recall_and_false_alarm_rate() -> None:
