@@ -10,6 +10,7 @@ from casework.errors import Invalid
 from casework.invites import Invitation, new_invite
 from consent import agreements, audit
 from consent.withdrawal import withdraw
+from scheduler.planner import plan_person
 from scheduler.windows import BadWindow, ensure_compatible, parse_quiet_hours, parse_window
 from storage.blind_index import BlindIndex, InvalidPhoneNumber
 from storage.models import Case, Participant
@@ -61,6 +62,7 @@ def add_participant(session: Session, vault: Vault, index: BlindIndex, case: Cas
         raise Invalid("phone", "phone", reason=str(exc)) from None
     audit.append(session, actor=actor, action="participant.add",
                  target=f"participant:{person.id}", detail=f"role={role}", at=now)
+    plan_person(session, person, now)  # sessions planned before they joined are theirs too
     if guardian_consent:
         record_guardian(session, vault, person, actor=actor, now=now)
     if channel == "sms":

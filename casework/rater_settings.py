@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from casework.errors import Invalid
 from casework.participants import contact_window
 from consent import audit
-from scheduler.prompts import add_prompt
+from scheduler.planner import plan_person
 from storage.models import DuePrompt, Participant
 
 # The rating modes by name, as the command line, the dashboard's form and the API say them.
@@ -72,24 +72,10 @@ def set_rater_settings(session: Session, person: Participant, *, actor: str, now
 
 
 def _replan(session: Session, person: Participant, now: datetime) -> None:
-    old, new = _KIND[not person.rates_sessions], _KIND[person.rates_sessions]
+    old = _KIND[not person.rates_sessions]
     for prompt in session.exec(select(DuePrompt).where(
             DuePrompt.participant_id == person.id, DuePrompt.kind == old,
             DuePrompt.status == "pending")).all():
         prompt.status = "cancelled"
         session.add(prompt)
-    planned = session.exec(select(DuePrompt).where(
-        DuePrompt.case_id == person.case_id, DuePrompt.kind == new,
-        DuePrompt.status == "pending", col(DuePrompt.due_at) > now,
-        DuePrompt.participant_id != person.id)).all()
-    for prompt in {p.dedupe_key: p for p in planned}.values():
-        if add_prompt(session, participant=person, kind=new, dedupe_key=prompt.dedupe_key,
-                      due_at=prompt.due_at, session_id=prompt.session_id):
-            continue
-        # Switched back: the person's own prompt for it, cancelled at the switch, is on again.
-        mine = session.exec(select(DuePrompt).where(
-            DuePrompt.participant_id == person.id,
-            DuePrompt.dedupe_key == prompt.dedupe_key)).one()
-        if mine.status == "cancelled":
-            mine.status, mine.due_at = "pending", prompt.due_at
-            session.add(mine)
+    plan_person(session, person, now)  # joins what is planned in the new mode

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from consent import agreements, audit, links
+from scheduler.planner import plan_person
 from storage.models import Conversation, DuePrompt, Participant
 from storage.repo.outbox import cancel_pending
 
@@ -60,6 +61,7 @@ def resume(session: Session, person: Participant, *, at: datetime, via: str) -> 
     if person.status == "withdrawn":
         person.status = "active"
         session.add(person)
+        plan_person(session, person, at)  # the questions still ahead, cancelled at the STOP
     audit.append(session, actor="participant", action="consent.resume",
                  target=f"participant:{person.id}", detail=f"via={via}", at=at)
 
@@ -88,6 +90,7 @@ def mark_reachable(session: Session, person: Participant, *, at: datetime, reaso
     withdrawn = agreements.state(session, person.id, person.channel).withdrawn
     person.status = "withdrawn" if withdrawn else "active"
     session.add(person)
+    plan_person(session, person, at)
     audit.append(session, actor="system", action="participant.reachable",
                  target=f"participant:{person.id}", detail=reason, at=at)
     return True

@@ -51,6 +51,52 @@ def plan_sessions(session: Session, now: datetime, cfg: PlanConfig) -> int:
     return created
 
 
+def plan_person(session: Session, person: Participant, now: datetime,
+                cfg: PlanConfig | None = None) -> int:
+    """The questions still ahead for someone who joins after they were planned: added to the
+    case, resumed after a STOP, reachable again, or moved to the other rating mode.
+
+    A session rater gets the sessions already planned whose question is still to come; either
+    kind joins the prompts already planned for the case's other raters of that kind. A prompt
+    of their own that was cancelled (at a STOP, say) is on again. Returns how many.
+    """
+    case = session.get(Case, person.case_id)
+    if person.status != "active" or case is None or case.status != "open":
+        return 0
+    delay = (cfg or PlanConfig()).session_delay
+    kind = "session" if person.rates_sessions else "followup"
+    wanted: dict[str, tuple[datetime, str | None]] = {}
+    if person.rates_sessions:
+        for meeting in session.exec(select(Meeting).where(
+                Meeting.case_id == case.id, col(Meeting.planned_at).is_not(None),
+                col(Meeting.cancelled_at).is_(None))):
+            due = _aware(meeting.starts_at) + timedelta(minutes=meeting.minutes) + delay
+            if due > now:
+                wanted[f"session:{meeting.id}"] = (due, meeting.id)
+    for prompt in session.exec(select(DuePrompt).where(
+            DuePrompt.case_id == case.id, DuePrompt.kind == kind,
+            DuePrompt.status == "pending", col(DuePrompt.due_at) > now,
+            DuePrompt.participant_id != person.id)):
+        wanted.setdefault(prompt.dedupe_key, (prompt.due_at, prompt.session_id))
+    joined = 0
+    for key, (due, session_id) in wanted.items():
+        if add_prompt(session, participant=person, kind=kind, dedupe_key=key, due_at=due,
+                      session_id=session_id):
+            joined += 1
+            continue
+        mine = session.exec(select(DuePrompt).where(DuePrompt.participant_id == person.id,
+                                                    DuePrompt.dedupe_key == key)).one()
+        if mine.status == "cancelled":
+            mine.status, mine.due_at = "pending", due
+            session.add(mine)
+            joined += 1
+    return joined
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def case_cadence(case: Case, cfg: PlanConfig) -> Cadence:
     """The case's override when it has one, else its named cadence."""
     if case.cadence_override:
