@@ -123,10 +123,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_quiet(cls, value: str) -> str:
         match = _QUIET.match(value)
-        if not value.strip():
+        if not value.strip() or value.strip().lower() == "off":  # the parser's "off": none
             return ""
         if not match or int(match[1]) > 23 or int(match[3]) > 23:
-            raise ValueError(f"STEMME_QUIET_HOURS must look like 20:00-08:00, got {value!r}")
+            raise ValueError(f"STEMME_QUIET_HOURS must look like 20:00-08:00 (or off), got "
+                             f"{value!r}")
         return value
 
     @field_validator("escalate_after", mode="before")

@@ -316,3 +316,12 @@ def test_audit_verify_anchors_the_head_and_then_finds_a_deleted_tail(
     assert exited.value.code == 1
     report = json.loads(capsys.readouterr().out.strip())
     assert (report["ok"], report["first_broken_seq"]) == (False, 2)
+
+
+@pytest.mark.parametrize("value", ["off", "OFF", ""])
+def test_quiet_hours_off_or_empty_means_none(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("STEMME_QUIET_HOURS", value)
+
+    assert main(["migrate"]) == 0
