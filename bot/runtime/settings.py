@@ -6,7 +6,7 @@ import re
 from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     team_email: str | None = None  # urgent alerts unacknowledged after escalate_after go here too
     escalate_after: timedelta = timedelta(hours=4)  # "4h", "90m", "1d" or "1h30m"
     digest_at: str = "mon 07:00"  # local weekday and time of the weekly digest
-    log_format: str = Field(default="console", pattern="^(console|json)$")  # json: one a line
-    log_level: str = Field(default="info", pattern="^(?i:debug|info|warning|error)$")
+    log_format: Literal["console", "json"] = "console"  # json: one object a line
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("public_url", "telegram_api_url", "twilio_api_url")
     @classmethod
@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"STEMME_TIMEZONE {value!r} is not a known IANA zone") from exc
         return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("quiet_hours")
     @classmethod
