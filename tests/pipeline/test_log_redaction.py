@@ -123,6 +123,6 @@ def test_the_console_shows_a_traceback_without_locals_or_words(output: io.String
 
 def test_the_settings_name_the_format_and_level() -> None:
     settings = load_settings(log_format="json", log_level="DEBUG")
-    assert (settings.log_format, settings.log_level) == ("json", "DEBUG")
+    assert (settings.log_format, settings.log_level) == ("json", "debug")
     with pytest.raises(SettingsError, match="STEMME_LOG_FORMAT"):
         load_settings(log_format="xml")
