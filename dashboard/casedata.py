@@ -128,6 +128,21 @@ class CaseRow:
     spark: str | None
     last_rating: datetime | None
     next_prompt: datetime | None
+    # No session held in the last weeks and none planned: nobody rates sessions then, and a
+    # case whose sessions were never entered would ask the child nothing without anyone knowing.
+    no_sessions: bool = False
+
+
+# How far back and ahead a session must be for a case not to be flagged on the list.
+SESSION_GAP = timedelta(weeks=6)
+
+
+def _without_sessions(session: Session, case_id: str, now: datetime) -> bool:
+    """True when the case has no session from SESSION_GAP ago on (held or planned)."""
+    found = session.exec(select(Meeting.id).where(
+        Meeting.case_id == case_id, col(Meeting.cancelled_at).is_(None),
+        col(Meeting.starts_at) >= now - SESSION_GAP).limit(1)).first()
+    return found is None
 
 
 def _status(case: CaseData, now: datetime, rules: ScoringRules
@@ -172,7 +187,8 @@ def case_rows(session: Session, vault: Vault, user: User, *, now: datetime,
             # A provider user sees ratings, not the alerts and reasons the line names.
             why="" if user.role == "provider"
             else status_line(status, rater_labels(data.raters, tx), tx), spark=spark,
-            last_rating=last, next_prompt=next_prompt(session, case.id, now)))
+            last_rating=last, next_prompt=next_prompt(session, case.id, now),
+            no_sessions=_without_sessions(session, case.id, now)))
     rows.sort(key=lambda r: (r.urgency, r.ref))
     return rows
 
