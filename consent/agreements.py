@@ -29,6 +29,7 @@ class AgreementState:
     guardian_agreed: bool
     withdrawn: bool
     self_agreed_at_age: int | None = None  # the age at the person's latest own yes
+    declined: bool = False  # the person's latest own word was "no thanks"
 
     def own_yes_counts(self, age: int | None) -> bool:
         """Whether the person's own yes stands at `age`.
@@ -101,7 +102,7 @@ def states(session: Session, participant_ids: list[str],
 
 def _fold(rows: list[tuple[str, str, int | None]]) -> AgreementState:
     """Replay one person's (action, given by, age at the time) entries, oldest first."""
-    self_ok = guardian_ok = withdrawn = False
+    self_ok = guardian_ok = withdrawn = declined = False
     self_age: int | None = None
     for action, given_by, age_at_time in rows:
         if action == "resumed":
@@ -112,12 +113,12 @@ def _fold(rows: list[tuple[str, str, int | None]]) -> AgreementState:
             if given_by == "guardian":
                 guardian_ok = True
             else:
-                self_ok, self_age = True, age_at_time
+                self_ok, self_age, declined = True, age_at_time, False
         elif action == "declined":
             if given_by == "guardian":
                 guardian_ok = False
             else:
-                self_ok = False
+                self_ok, declined = False, True
         elif action == "withdrawn":
             withdrawn = True
-    return AgreementState(self_ok, guardian_ok, withdrawn, self_age)
+    return AgreementState(self_ok, guardian_ok, withdrawn, self_age, declined)
