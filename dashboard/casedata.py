@@ -180,6 +180,9 @@ def case_rows(session: Session, vault: Vault, user: User, *, now: datetime,
                                   title=tx("Trend of the child’s ratings"))
         last = max((a.answered_at for a in data.answers), default=None)
         urgency, label = shown_urgency(status, lang)
+        if user.role == "provider":
+            # The urgency can name a safety alert, which a provider may not see: none shown.
+            urgency, label = WAITING, ""
         rows.append(CaseRow(
             id=case.id, ref=case.ref,
             child_name=vault.open(session, case, "child_name") or "",

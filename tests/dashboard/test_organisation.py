@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from casework import organisation
-from storage.models import utcnow
+from storage.models import Alert, Participant, utcnow
 from storage.repo import cases
 from storage.repo.answers import record_free_text
 from storage.repo.users import set_organisation, user_by_email
@@ -179,3 +179,37 @@ async def test_a_deputys_view_is_audited_as_standing_in_and_ends_with_the_dates(
     views = [(e.actor, e.detail) for e in site.audit("case.view")]
     assert views == [("vikar@kommune.dk", "as deputy for cw@kommune.dk"),
                      ("vikar@kommune.dk", "via=api:case as deputy for cw@kommune.dk")]
+
+
+async def test_a_providers_list_shows_no_urgency_that_could_name_a_safety_alert(
+        site: Site) -> None:
+    # Arrange: a case of Familiehuset's with an open urgent alert on the child's words.
+    site.user("cw@kommune.dk")
+    arrange(site, lambda s: organisation.add_provider(s, actor="cli", name="Familiehuset",
+                                                      now=utcnow()))
+    provider_user(site, "t@familiehuset.dk", "Familiehuset")
+    case_id = site.case("cw@kommune.dk", ref="K-8")
+    with_words(site, case_id)
+
+    def alert(session: Session) -> None:
+        case = cases.get_case(session, case_id)
+        organisation.set_case_provider(session, case, actor="cli", provider="Familiehuset",
+                                       now=utcnow())
+        child = session.exec(select(Participant).where(Participant.case_id == case_id,
+                                                       Participant.role == "child")).one()
+        session.add(Alert(case_id=case_id, participant_id=child.id, rule="safety",
+                          severity="urgent", raised_at=utcnow()))
+
+    arrange(site, alert)
+    worker, provider = site.agent(), site.agent()
+    await worker.sign_in("cw@kommune.dk")
+    await provider.sign_in("t@familiehuset.dk")
+
+    # Act
+    _, workers_list = await worker.get("/")
+    _, providers_list = await provider.get("/")
+
+    # Assert: the caseworker's line names the urgent state; the provider's names none.
+    label = workers_list.split('class="urgency ', 1)[1].split("</span>", 1)[0].split(">", 1)[1]
+    assert label and "K-8" in providers_list
+    assert label not in providers_list.split("K-8", 1)[1]
