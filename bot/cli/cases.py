@@ -13,6 +13,7 @@ from bot.runtime.parts import Runtime
 from casework import cases as casework_cases
 from casework import invites, lifecycle, participants, sessions
 from casework.invites import Invitation
+from casework.rater_settings import rating_mode, set_rater_settings
 from storage.db import session_scope
 from storage.models import utcnow
 from storage.repo import cases
@@ -135,6 +136,22 @@ def cmd_participant_invite(rt: Runtime, args: argparse.Namespace, out: Output) -
                 "invite_url": issued.url, "invite_code": issued.code,
                 "revoked": issued.revoked},
                "\n".join([f"new invite for {person.id}", *_invite_lines(rt, channel, issued)]))
+
+
+def cmd_participant_set(rt: Runtime, args: argparse.Namespace, out: Output) -> None:
+    """Change a rater's contact window (empty: none) and/or rating mode; audited."""
+    if args.window is None and args.rates is None:
+        raise CommandError("give --window (empty for none) and/or --rates sessions|cadence")
+    with session_scope(rt.engine) as session:
+        person = cases.get_participant(session, args.participant)
+        current = set_rater_settings(
+            session, person, actor=actor(), now=utcnow(), quiet_hours=rt.settings.quiet_hours,
+            rates_sessions=rating_mode(args.rates),
+            **({} if args.window is None else {"window": args.window}))
+    mode = "sessions" if current.rates_sessions else "cadence"
+    out.result({"ok": True, "participant_id": args.participant,
+                "contact_window": current.contact_window, "rates": mode},
+               f"{args.participant}: window {current.contact_window or 'none'}, rates {mode}")
 
 
 def cmd_session_cancel(rt: Runtime, args: argparse.Namespace, out: Output) -> None:

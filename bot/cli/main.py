@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("invite", cases.cmd_participant_invite, "a new invite for a chat rater; their "
                 "earlier unused invites and web-chat links stop working", part)
     p.add_argument("--participant", required=True)
+    p = command("set", cases.cmd_participant_set, "change a rater's contact window and/or "
+                "rating mode", part)
+    p.add_argument("--participant", required=True)
+    p.add_argument("--window", help="e.g. 'mon-fri 08:00-16:00'; '' for none")
+    p.add_argument("--rates", choices=["sessions", "cadence"])
 
     sess = sub.add_parser("session", help="sessions").add_subparsers(dest="sub", required=True)
     p = command("add", cases.cmd_session_add, "add a session or a recurring series", sess)

@@ -325,3 +325,29 @@ def test_quiet_hours_off_or_empty_means_none(
     monkeypatch.setenv("STEMME_QUIET_HOURS", value)
 
     assert main(["migrate"]) == 0
+
+
+def test_a_raters_window_and_mode_change_after_they_were_added(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Arrange
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--email", "cw@example.org", "--role", "caseworker")
+    _, case = run(capsys, "case", "create", "--ref", "K", "--child-name", "A",
+                  "--birth-date", "2015-01-01", "--caseworker", "cw@example.org")
+    _, parent = run(capsys, "participant", "add", "--case", case["case_id"], "--role",
+                    "parent", "--channel", "sms", "--phone", "12345678")
+    pid = parent["participant_id"]
+
+    # Act
+    code, changed = run(capsys, "participant", "set", "--participant", pid, "--window",
+                        "man-fre 08:00-16:00", "--rates", "cadence")
+    cleared_code, cleared = run(capsys, "participant", "set", "--participant", pid,
+                                "--window", "")
+    refused, said = run(capsys, "participant", "set", "--participant", pid)
+
+    # Assert
+    assert (code, changed["contact_window"], changed["rates"]) == (
+        0, "mon-fri 08:00-16:00", "cadence")
+    assert (cleared_code, cleared["contact_window"], cleared["rates"]) == (0, None, "cadence")
+    assert refused == 1 and "--window" in json.dumps(said)
