@@ -3,7 +3,9 @@ provider, and deputies for an absent caseworker. Each change is audited."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -12,39 +14,39 @@ from casework.errors import Invalid
 from consent import audit
 from storage.models import Case, Deputy, ProviderOrg, Team, User
 from storage.repo import cases, organisation, users
+from storage.repo.errors import Conflict
 from storage.repo.organisation import NAME_MAX, provider_by_name, team_by_name
 from storage.repo.users import user_by_email
 
+_Org = TypeVar("_Org", Team, ProviderOrg)
 DEPUTY_DAYS_MAX = 366  # a deputy stands in for an absence, not for good
 STAFF = ("caseworker", "leader", "admin")  # who may own, hand over and stand in for cases
 
 
-def _name(name: str) -> str:
-    name = " ".join(name.split())
-    if not name or len(name) > NAME_MAX:
-        raise Invalid("org_name", "name", name=name, limit=NAME_MAX)
-    return name
+def _created(create: Callable[..., _Org], session: Session, name: str) -> _Org:
+    """`create(session, name=...)` with the repository's refusals as the caseworker's: the
+    repository checks the name and that it is unique, once."""
+    try:
+        return create(session, name=name)
+    except Conflict:
+        raise Invalid("org_exists", "name", name=" ".join(name.split())) from None
+    except ValueError:
+        raise Invalid("org_name", "name", name=name, limit=NAME_MAX) from None
 
 
 def add_team(session: Session, *, actor: str, name: str, now: datetime) -> Team:
     """A new team (unique name); audited."""
-    name = _name(name)
-    if team_by_name(session, name) is not None:
-        raise Invalid("org_exists", "name", name=name)
-    team = organisation.create_team(session, name=name)
+    team = _created(organisation.create_team, session, name)
     audit.append(session, actor=actor, action="team.add", target=f"team:{team.id}",
-                 detail=f"name={name}", at=now)
+                 detail=f"name={team.name}", at=now)
     return team
 
 
 def add_provider(session: Session, *, actor: str, name: str, now: datetime) -> ProviderOrg:
     """A new provider organisation (unique name); audited."""
-    name = _name(name)
-    if provider_by_name(session, name) is not None:
-        raise Invalid("org_exists", "name", name=name)
-    org = organisation.create_provider(session, name=name)
+    org = _created(organisation.create_provider, session, name)
     audit.append(session, actor=actor, action="provider.add", target=f"provider:{org.id}",
-                 detail=f"name={name}", at=now)
+                 detail=f"name={org.name}", at=now)
     return org
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,21 +13,15 @@ from casework import organisation
 from storage.models import utcnow
 from storage.repo import cases
 from tests.dashboard.harness import PASSWORD, Site, start_site, stop_site
-from tests.dashboard.test_browser import CHROMIUM, browser, shot
+from tests.dashboard.test_browser import Browser, Page, browser, pytestmark, shot
 from tests.dashboard.test_organisation import arrange, in_team, provider_user, with_words
 
-__all__ = ["browser"]  # the fixture, shared with test_browser.py
+# The fixture, and the browser marker with its skip without Debian's chromium, are shared
+# with test_browser.py.
+__all__ = ["browser", "pytestmark"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: install Debian's "
-                       "chromium (apt-get install chromium) to run the browser tests"),
-]
-
-if CHROMIUM.exists():
-    from playwright.async_api import Browser, Page, expect
-else:  # pragma: no cover - the module is skipped
-    Browser = Page = object  # type: ignore[assignment,misc]
+if TYPE_CHECKING or Page is not object:
+    from playwright.async_api import expect
 
 
 @pytest.fixture
